@@ -1,0 +1,145 @@
+"""CIE Lab colour: conversion, the networks' scaling, and the ab colour bins.
+
+Every fact about Lab lives here so that training, inference and evaluation
+agree: the D65/sRGB conversion (OpenCV's, float32, multi-threaded, fast at
+12 MP), how L and ab are scaled for the networks, and the quantised ab gamut
+used by the classification-style colorizer (Zhang et al. 2016).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+#: L runs 0..100; networks see L / L_SCALE in 0..1.
+L_SCALE = 100.0
+#: a, b run about -128..127; networks see ab / AB_SCALE in about -1..1.
+AB_SCALE = 128.0
+#: Grid step of the quantised ab gamut (Zhang et al. use 10).
+AB_GRID = 10.0
+#: Annealed-mean temperature (Zhang et al.'s 0.38): lower is more vivid.
+DEFAULT_TEMPERATURE = 0.38
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB in 0..1 (float) or uint8/uint16 -> Lab float32 (L 0..100)."""
+    return cv2.cvtColor(to_float_rgb(rgb), cv2.COLOR_RGB2Lab)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """Lab float32 -> sRGB float32 clipped to the displayable 0..1 gamut."""
+    rgb = cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2RGB)
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
+
+
+def to_float_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Any 8/16-bit or float RGB array -> contiguous float32 in 0..1."""
+    if rgb.dtype == np.uint8:
+        return np.multiply(rgb, np.float32(1.0 / 255.0), dtype=np.float32)
+    if rgb.dtype == np.uint16:
+        return np.multiply(rgb, np.float32(1.0 / 65535.0), dtype=np.float32)
+    return np.ascontiguousarray(rgb, dtype=np.float32)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """The L channel (0..100) of an RGB photo; a gray, sepia or colour scan alike."""
+    return rgb_to_lab(rgb)[..., 0]
+
+
+def gray_rgb(L: np.ndarray) -> np.ndarray:
+    """The neutral-gray sRGB value (0..1, one channel) that has lightness ``L``.
+
+    This is what the backbone sees: the photo with its colour removed.
+    """
+    lab = np.zeros(L.shape + (3,), np.float32)
+    lab[..., 0] = L
+    return lab_to_rgb(lab)[..., 0]
+
+
+def l_to_net(L: np.ndarray) -> np.ndarray:
+    """L (0..100) -> network input scale (0..1)."""
+    return (np.asarray(L, np.float32) / L_SCALE).astype(np.float32)
+
+
+def ab_to_net(ab: np.ndarray) -> np.ndarray:
+    """ab -> network scale (about -1..1)."""
+    return (np.asarray(ab, np.float32) / AB_SCALE).astype(np.float32)
+
+
+def net_to_ab(ab_net: np.ndarray) -> np.ndarray:
+    """Network-scale ab -> Lab ab."""
+    return np.asarray(ab_net, np.float32) * AB_SCALE
+
+
+def compose(L: np.ndarray, ab: np.ndarray, strength: float = 1.0) -> np.ndarray:
+    """Put predicted ab (any size) onto full-resolution L; return RGB 0..1.
+
+    ab is upsampled bilinearly (chroma is low-frequency: the eye reads detail
+    from L), scaled by ``strength`` and the result clipped to the sRGB gamut.
+    """
+    h, w = L.shape
+    ab = np.asarray(ab, np.float32)
+    if ab.shape[:2] != (h, w):
+        ab = cv2.resize(ab, (w, h), interpolation=cv2.INTER_LINEAR)
+    lab = np.empty((h, w, 3), np.float32)
+    lab[..., 0] = L
+    lab[..., 1:] = ab * np.float32(strength)
+    return lab_to_rgb(lab)
+
+
+def _lab_to_linear_rgb(lab: np.ndarray) -> np.ndarray:
+    """Unclipped Lab -> linear sRGB (D65); OpenCV clips, so gamut tests use this."""
+    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    fy = (L + 16.0) / 116.0
+    fx = fy + a / 500.0
+    fz = fy - b / 200.0
+    eps = 6.0 / 29.0
+
+    def finv(t: np.ndarray) -> np.ndarray:
+        return np.where(t > eps, t**3, 3 * eps**2 * (t - 4.0 / 29.0))
+
+    xyz = np.stack([0.95047 * finv(fx), finv(fy), 1.08883 * finv(fz)], axis=-1)
+    m = np.array(
+        [[3.2404542, -1.5371385, -0.4985314],
+         [-0.9692660, 1.8760108, 0.0415560],
+         [0.0556434, -0.2040259, 1.0572252]],
+        np.float64,
+    )
+    return xyz @ m.T
+
+
+@lru_cache(maxsize=1)
+def ab_bins() -> np.ndarray:
+    """Centres (Q, 2) of the AB_GRID-spaced ab cells that hold sRGB colours.
+
+    Derived from colour science alone (no data), so every model and every
+    machine agrees on it: a cell is kept when, at some lightness, some point
+    of the cell is a displayable sRGB colour (Zhang et al.'s gamut, ~313 bins).
+    """
+    centres = np.arange(-110.0, 110.0 + 1e-6, AB_GRID)
+    a, b = np.meshgrid(centres, centres, indexing="ij")
+    off = np.linspace(-AB_GRID / 2, AB_GRID / 2, 5)
+    da, db = np.meshgrid(off, off, indexing="ij")
+    L = np.linspace(0.5, 99.5, 100)
+    lab = np.empty((a.size, da.size, L.size, 3))
+    lab[..., 0] = L
+    lab[..., 1] = a.reshape(-1, 1, 1) + da.reshape(1, -1, 1)
+    lab[..., 2] = b.reshape(-1, 1, 1) + db.reshape(1, -1, 1)
+    rgb = _lab_to_linear_rgb(lab)
+    inside = np.all((rgb >= 0.0) & (rgb <= 1.0), axis=-1).any(axis=(1, 2))
+    return np.stack([a.ravel()[inside], b.ravel()[inside]], axis=1).astype(np.float32)
+
+
+def annealed_mean(probs: np.ndarray, temperature: float = DEFAULT_TEMPERATURE) -> np.ndarray:
+    """Zhang et al.'s decode: (..., Q) bin probabilities -> (..., 2) ab.
+
+    T=1 is the mean (safe, brownish); T->0 the mode (vivid, noisy).
+    """
+    p = np.asarray(probs, np.float64)
+    logp = np.log(np.maximum(p, 1e-12)) / max(temperature, 1e-3)
+    logp -= logp.max(axis=-1, keepdims=True)
+    q = np.exp(logp)
+    q /= q.sum(axis=-1, keepdims=True)
+    return (q @ ab_bins().astype(np.float64)).astype(np.float32)
