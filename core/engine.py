@@ -1,0 +1,288 @@
+"""The one inference object: a photo in, a colour photo out, at full resolution.
+
+Like Real-ESRGAN's ``RealESRGANer``, :class:`Colorizer` loads its models once
+and hides pre-processing, prediction and post-processing behind one call.
+The photo is analysed once (one encoder pass gives the classifier's
+confidences and the colorizers' features); rendering a category, strength or
+routing from that analysis only runs the small decoders, so the GUI can
+re-colour at once when the user overrides the category.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from core import lab
+from core.categories import CATEGORIES, UNIVERSAL, validate
+from core.store import ModelStore
+
+ROUTINGS = ("soft", "hard")
+#: Soft routing blends at most this many categories' colorizers.
+SOFT_TOP_K = 3
+#: ...and ignores categories below this confidence (besides the top one).
+SOFT_MIN_CONFIDENCE = 0.05
+
+
+@dataclass
+class Analysis:
+    """What one encoder pass learned about a photo; reusable for re-renders."""
+
+    L: np.ndarray  # full-resolution lightness, float32 0..100
+    L_small: np.ndarray  # L at model size
+    features: list[np.ndarray] | None  # encoder features, batch of 1
+    confidences: dict[str, float]
+
+    @property
+    def top_category(self) -> str:
+        return max(self.confidences, key=self.confidences.__getitem__)
+
+
+@dataclass
+class ColorizeResult:
+    """A colorized photo and how it was made."""
+
+    rgb: np.ndarray  # H x W x 3 float32 in 0..1, the original's resolution
+    category: str  # the category used: the classifier's top-1 for "auto"
+    confidences: dict[str, float]  # every category's probability
+    models_used: list[str]  # model names, strongest weight first
+    weights: dict[str, float]  # model name -> blend weight
+    routing: str
+    strength: float
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_uint8(self) -> np.ndarray:
+        return (self.rgb * 255.0 + 0.5).astype(np.uint8)
+
+    def to_uint16(self) -> np.ndarray:
+        return (self.rgb * 65535.0 + 0.5).astype(np.uint16)
+
+
+class Colorizer:
+    """Classify and colorize photos with the models of one models folder."""
+
+    def __init__(
+        self,
+        models_dir: str | Path | None = None,
+        architecture: str | None = None,
+        temperature: float | None = None,
+    ):
+        self._models_dir = models_dir
+        self._store: ModelStore | None = None
+        self._architecture = architecture
+        self._temperature = temperature
+        self._lock = threading.RLock()
+
+    # -- models ----------------------------------------------------------
+    @property
+    def store(self) -> ModelStore:
+        """The model store (reads the manifest; raises ModelStoreError if none)."""
+        if self._store is None:
+            self._store = ModelStore(self._models_dir)
+        return self._store
+
+    @property
+    def architecture(self) -> str:
+        return self._architecture or self.store.default_architecture
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.store.colorizer_info(self.architecture)
+
+    @property
+    def temperature(self) -> float:
+        if self._temperature is not None:
+            return self._temperature
+        return float(self.info.get("temperature", lab.DEFAULT_TEMPERATURE))
+
+    @property
+    def device(self) -> str:
+        from core.backend import device_name
+
+        return device_name()
+
+    def category_status(self) -> dict[str, str]:
+        """Every category -> 'own model' | 'universal model' | 'no model yet'."""
+        return self.store.category_status(self.architecture)
+
+    def load(self) -> None:
+        """Load every model now (the GUI does this in a worker at start-up)."""
+        with self._lock:
+            self.store.encoder()
+            self.store.classifier()
+            for name in self.store.colorizers(self.architecture):
+                self.store.colorizer(name, self.architecture)
+            size = self.store.input_size
+            self.analyze_batch([np.zeros((size, size, 3), np.uint8)])  # build graphs
+
+    # -- analysis: one encoder pass ---------------------------------------
+    def analyze(self, image: np.ndarray) -> Analysis:
+        return self.analyze_batch([image])[0]
+
+    def analyze_batch(self, images: Sequence[np.ndarray]) -> list[Analysis]:
+        """Lightness at full resolution, encoder features and confidences."""
+        size = self.store.input_size
+        Ls, smalls, grays = [], [], []
+        for image in images:
+            L = _lightness(image)
+            small = cv2.resize(L, (size, size), interpolation=cv2.INTER_AREA)
+            Ls.append(L)
+            smalls.append(small)
+            grays.append(lab.gray_rgb(small))
+        batch = np.stack(grays)[..., None].astype(np.float32)
+        with self._lock:
+            feats = _predict(self.store.encoder(), batch)
+            if not isinstance(feats, list):
+                feats = [feats]
+            classifier_input = self.store.manifest["classifier"].get("input", "features")
+            if classifier_input == "features":
+                probs = _predict(self.store.classifier(), feats[-1])
+            else:  # a full classifier network of its own (e.g. VGG19) on the gray photo
+                probs = _predict(self.store.classifier(), np.repeat(batch, 3, axis=-1))
+        probs = np.asarray(probs, np.float64)
+        out = []
+        for i in range(len(images)):
+            conf = {c: float(p) for c, p in zip(CATEGORIES, probs[i])}
+            out.append(Analysis(Ls[i], smalls[i], [f[i : i + 1] for f in feats[:-1]], conf))
+        return out
+
+    # -- rendering: decoders + compose -----------------------------------
+    def plan(
+        self, analysis: Analysis, category: str = "auto", routing: str = "soft"
+    ) -> tuple[str, dict[str, float], list[str]]:
+        """Pick the category, the models and their blend weights."""
+        if routing not in ROUTINGS:
+            raise ValueError(f"routing must be one of {ROUTINGS}, not {routing!r}")
+        notes: list[str] = []
+        conf = analysis.confidences
+        if category != "auto":
+            validate(category)
+            chosen = [(category, 1.0)]
+        elif routing == "hard":
+            chosen = [(analysis.top_category, 1.0)]
+        else:
+            ranked = sorted(conf.items(), key=lambda kv: kv[1], reverse=True)
+            chosen = [ranked[0]] + [
+                kv for kv in ranked[1:SOFT_TOP_K] if kv[1] >= SOFT_MIN_CONFIDENCE
+            ]
+        total = sum(p for _, p in chosen) or 1.0
+        weights: dict[str, float] = {}
+        for cat, p in chosen:
+            route = self.store.route(cat, self.architecture)
+            if route.fallback:
+                notes.append(route.note)
+            weights[route.model] = weights.get(route.model, 0.0) + p / total
+        used = category if category != "auto" else analysis.top_category
+        return used, weights, notes
+
+    def render(
+        self,
+        analysis: Analysis,
+        category: str = "auto",
+        strength: float = 1.0,
+        routing: str = "soft",
+    ) -> ColorizeResult:
+        """Colour an analysed photo; cheap enough to call on every slider move."""
+        t0 = time.perf_counter()
+        if not 0.0 <= strength <= 2.0:
+            raise ValueError(f"strength must be between 0 and 2, not {strength}")
+        used, weights, notes = self.plan(analysis, category, routing)
+        ab = self._predict_ab(analysis, weights)
+        rgb = lab.compose(analysis.L, ab, strength)
+        order = sorted(weights, key=weights.__getitem__, reverse=True)
+        return ColorizeResult(
+            rgb=rgb,
+            category=used,
+            confidences=dict(analysis.confidences),
+            models_used=order,
+            weights={m: weights[m] for m in order},
+            routing=routing,
+            strength=strength,
+            notes=notes,
+            seconds=time.perf_counter() - t0,
+        )
+
+    def colorize(
+        self,
+        image: np.ndarray,
+        category: str = "auto",
+        strength: float = 1.0,
+        routing: str = "soft",
+    ) -> ColorizeResult:
+        """Classify and colorize one RGB (or gray) photo at its own resolution."""
+        return self.colorize_batch([image], category, strength, routing)[0]
+
+    def colorize_batch(
+        self,
+        images: Sequence[np.ndarray],
+        category: str = "auto",
+        strength: float = 1.0,
+        routing: str = "soft",
+    ) -> list[ColorizeResult]:
+        """Colorize several photos with one encoder pass."""
+        t0 = time.perf_counter()
+        analyses = self.analyze_batch(images)
+        t_an = (time.perf_counter() - t0) / max(len(images), 1)
+        results = []
+        for a in analyses:
+            r = self.render(a, category, strength, routing)
+            r.seconds += t_an
+            results.append(r)
+        return results
+
+    def _predict_ab(self, analysis: Analysis, weights: dict[str, float]) -> np.ndarray:
+        """Blend the chosen colorizers' predictions into one ab map (model size)."""
+        info = self.info
+        head = info.get("head", "bins")
+        blended = None
+        with self._lock:
+            for name, w in weights.items():
+                model = self.store.colorizer(name, self.architecture)
+                if info.get("input", "features") == "features":
+                    out = _predict(model, analysis.features)
+                else:  # the paper's network reads L itself
+                    out = _predict(model, lab.l_to_net(analysis.L_small)[None, ..., None])
+                out = np.asarray(out[0], np.float32)
+                if head == "bins":
+                    out = _softmax(out)
+                else:
+                    out = lab.net_to_ab(out)
+                blended = out * w if blended is None else blended + out * w
+        assert blended is not None
+        if head == "bins":
+            return lab.annealed_mean(blended, self.temperature)
+        return blended
+
+
+def _lightness(image: np.ndarray) -> np.ndarray:
+    """L (0..100) of an RGB, RGBA or single-channel photo array."""
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    elif image.shape[-1] == 4:
+        image = image[..., :3]
+    elif image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    return lab.luminance(image)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+def _predict(model: Any, inputs: Any) -> Any:
+    """Run a Keras model without the per-call overhead of ``model.predict``."""
+    out = model.predict_on_batch(inputs)
+    if isinstance(out, dict):
+        out = list(out.values())
+    return out

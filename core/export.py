@@ -1,0 +1,80 @@
+"""Writing a colorized photo: format, quality, metadata, alpha, side-by-side.
+
+Shared by the batch runner, the CLI and the GUI's export panel, so a photo
+saved from any of them is the same file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.photo import Photo, default_format_for, save_photo
+
+LOSSLESS_16 = ("png", "tiff")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How results are written (the GUI's export panel, the CLI's flags)."""
+
+    fmt: str | None = None  # None: same family as the input (PNG for lossless)
+    quality: int = 92
+    pattern: str = "{name}_color"
+    keep_metadata: bool = True  # EXIF and ICC profile
+    overwrite: bool = False
+    side_by_side: bool = False  # before | after in one image
+
+    def format_for(self, photo: Photo) -> str:
+        return self.fmt or default_format_for(photo.format)
+
+
+def side_by_side(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndarray:
+    """Original (as gray/sepia scan) and colour result next to each other, white gap."""
+    h, w = after.shape[:2]
+    out = np.ones((h, 2 * w + gap, 3), np.float32)
+    out[:, :w] = before
+    out[:, w + gap :] = after
+    return out
+
+
+def write_result(
+    photo: Photo,
+    rgb: np.ndarray,
+    path: Path,
+    options: ExportOptions,
+    protect: Iterable[Path] = (),
+) -> Path:
+    """Save a colour result (float RGB 0..1) for ``photo`` atomically at ``path``."""
+    fmt = options.format_for(photo)
+    image = rgb
+    alpha = photo.alpha
+    if options.side_by_side:
+        before = photo.rgb.astype(np.float32) / (65535.0 if photo.bit_depth == 16 else 255.0)
+        image = side_by_side(before, rgb)
+        alpha = None
+    if alpha is not None and alpha.dtype == np.uint16 and not (
+        photo.bit_depth == 16 and fmt in LOSSLESS_16
+    ):
+        alpha = (alpha >> 8).astype(np.uint8)
+    bit_depth = 16 if photo.bit_depth == 16 and fmt in LOSSLESS_16 else 8
+    if bit_depth == 8 and alpha is not None and alpha.dtype != np.uint8:
+        alpha = alpha.astype(np.uint8)
+    protected = [*protect]
+    if photo.path is not None:
+        protected.append(photo.path)
+    return save_photo(
+        path,
+        image,
+        fmt=fmt,
+        quality=options.quality,
+        alpha=alpha,
+        exif=photo.exif if options.keep_metadata else None,
+        icc=photo.icc if options.keep_metadata else None,
+        bit_depth=bit_depth,
+        overwrite=options.overwrite,
+        protect=protected,
+    )
