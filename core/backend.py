@@ -8,6 +8,7 @@ chosen by ``KERAS_BACKEND`` (default: tensorflow).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from functools import lru_cache
 from types import ModuleType
@@ -33,10 +34,8 @@ def device_name() -> str:
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
             for gpu in gpus:  # share the card with other programs
-                try:
+                with contextlib.suppress(RuntimeError):  # already initialised: harmless
                     tf.config.experimental.set_memory_growth(gpu, True)
-                except RuntimeError:  # already initialised: harmless
-                    pass
             return f"GPU ({gpus[0].name.split(':', 1)[-1]})"
         return "CPU"
     if backend == "jax":

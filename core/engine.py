@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from core import lab
-from core.categories import CATEGORIES, UNIVERSAL, validate
+from core.categories import CATEGORIES, validate
 from core.store import ModelStore
 
 ROUTINGS = ("soft", "hard")
@@ -209,6 +209,12 @@ class Colorizer:
             notes=notes,
             seconds=time.perf_counter() - t0,
         )
+
+    def render_with(
+        self, analysis: Analysis, weights: dict[str, float], strength: float = 1.0
+    ) -> np.ndarray:
+        """RGB from an explicit blend of named models (evaluation, e.g. 'universal' alone)."""
+        return lab.compose(analysis.L, self._predict_ab(analysis, weights), strength)
 
     def colorize(
         self,

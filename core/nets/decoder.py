@@ -40,8 +40,9 @@ def build_decoder(
     k = keras()
     L = k.layers
     c4, c8, c16, c32 = feature_channels
+    del size  # fully convolutional: any input whose side is a multiple of 32
     inputs = [
-        L.Input((size // s, size // s, c), name=f"s{s}")
+        L.Input((None, None, c), name=f"s{s}")
         for s, c in zip(FEATURE_STRIDES, (c4, c8, c16, c32))
     ]
     s4, s8, s16, s32 = inputs

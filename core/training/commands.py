@@ -3,7 +3,114 @@
 from __future__ import annotations
 
 import argparse
+import json
+import time
+from pathlib import Path
+
+from core.categories import CATEGORIES
+
+PRESETS = {
+    # 2 CPU cores, about an hour: cached frozen features, no flips, short schedules.
+    "cpu": dict(cache_features=True, flips=False, universal_epochs=6, category_epochs=4,
+                batch_size=32, mixed_precision=False),
+    # One H100/H200 under JAX: encoder in every step, bf16, flips, longer schedules.
+    "gpu": dict(cache_features=False, flips=True, universal_epochs=24, category_epochs=15,
+                batch_size=128, mixed_precision=True, paper=True, paper_epochs=12,
+                paper_batch=64, mse_baseline=True, mse_epochs=12),
+    # Seconds: a smoke test of the whole pipeline.
+    "tiny": dict(cache_features=True, flips=False, universal_epochs=1, category_epochs=1,
+                 classifier_epochs=2, batch_size=8, min_photos=4, widths=(16, 16, 16, 16),
+                 paper_epochs=1, paper_batch=4, mse_baseline=True, mse_epochs=1),
+}
 
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
-    """Registered by core.cli; filled in by the training pipeline."""
+    p = sub.add_parser("prepare", help="crop, resize, de-duplicate and split category photos")
+    p.add_argument("src", type=Path, help="folder of <category>/ sub-folders of photos")
+    p.add_argument("--out", type=Path, default=Path("data/prepared"))
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_prepare)
+
+    t = sub.add_parser("train", help="train the classifier and the colorizers")
+    t.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    t.add_argument("--run", type=Path, default=Path("runs/default"),
+                   help="run folder: checkpoints, logs, finished stages (resumable)")
+    t.add_argument("--out", type=Path, help="write a complete models folder here")
+    t.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    t.add_argument("--head", choices=("bins", "regression"), default="bins",
+                   help="bins: rebalanced classification (vivid); regression: the paper's MSE")
+    t.add_argument("--universal-epochs", type=int)
+    t.add_argument("--category-epochs", type=int)
+    t.add_argument("--paper-epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--min-photos", type=int, help="fewest training photos for an own model")
+    t.add_argument("--categories", nargs="+", choices=CATEGORIES)
+    t.add_argument("--paper", action="store_true", help="also train the paper's Fig. 3 net")
+    t.add_argument("--schedule", choices=("default", "paper"), default="default",
+                   help="paper: Adam, 500 epochs x 25 steps x batch 25, sheet every 50")
+    t.add_argument("--limit", type=int, help="at most this many photos per category")
+    t.add_argument("--no-resume", action="store_true", help="start every stage afresh")
+    t.add_argument("--time-budget", type=float,
+                   help="seconds; optional later stages are skipped once it is spent")
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="measure the models on the test split")
+    e.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    e.add_argument("--models", type=Path, default=None)
+    e.add_argument("--runs", type=Path, nargs="*", default=[],
+                   help="extra run folders to compare (e.g. the MSE variant)")
+    e.add_argument("--report", type=Path, default=Path("docs/results.md"))
+    e.add_argument("--limit", type=int, help="at most this many test photos per category")
+    e.add_argument("--update-manifest", action="store_true",
+                   help="write the metrics into the models' manifest")
+    e.set_defaults(func=cmd_evaluate)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from core.training.prepare import prepare
+
+    t0 = time.perf_counter()
+    rows = prepare(args.src, args.out, seed=args.seed)
+    counts = {s: sum(r.split == s for r in rows) for s in ("train", "val", "test")}
+    print(f"prepared {len(rows)} photos {counts} in {time.perf_counter() - t0:.0f} s "
+          f"-> {args.out}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.training.pipeline import run_training
+    from core.training.train import TrainSettings, paper_schedule
+
+    settings = TrainSettings(**PRESETS[args.preset], head=args.head, seed=args.seed)
+    if args.universal_epochs is not None:
+        settings.universal_epochs = args.universal_epochs
+    if args.category_epochs is not None:
+        settings.category_epochs = args.category_epochs
+    if args.paper_epochs is not None:
+        settings.paper_epochs = args.paper_epochs
+    if args.batch_size is not None:
+        settings.batch_size = settings.paper_batch = args.batch_size
+    if args.min_photos is not None:
+        settings.min_photos = args.min_photos
+    if args.categories:
+        settings.categories = tuple(args.categories)
+    if args.paper:
+        settings.paper = True
+    if args.schedule == "paper":
+        paper_schedule(settings)
+    if args.time_budget is not None:
+        settings.time_budget = args.time_budget
+    settings.extra["preset"] = args.preset
+    summary = run_training(args.prepared, args.run, settings, out=args.out,
+                           limit=args.limit, resume=not args.no_resume)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.training.evaluate import run_evaluation
+
+    run_evaluation(args.prepared, args.models, args.report, runs=args.runs, limit=args.limit,
+                   update_manifest=args.update_manifest)
+    return 0

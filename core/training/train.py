@@ -1,0 +1,419 @@
+"""Training Tinct's models: the classifier head, the colorizers, the paper's net.
+
+Pure Keras 3, so the same code trains on the GPU machine under JAX (whole
+frozen encoder + decoder per step, mixed bf16) and on 2 CPU cores under
+TensorFlow (encoder features computed once and cached, decoders trained on
+them). Every stage writes its finished model to the run folder; with
+``resume`` a finished stage is reloaded and an interrupted one continues from
+its last epoch checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core import lab
+from core.backend import keras
+from core.categories import CATEGORIES, NO_DATA, UNIVERSAL
+from core.nets import classifier as clf
+from core.nets.decoder import build_decoder, class_rebalance_weights, rebalanced_bins_loss
+from core.nets.efficientnet_lite import build_efficientnet_lite
+from core.nets.paper import build_paper_colorizer
+from core.training.dataset import Split, ab_targets, gray_inputs, lightness_inputs, with_flips
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class TrainSettings:
+    """Everything that decides a training run (stored with the models)."""
+
+    head: str = "bins"  # "bins" (rebalanced classification) or "regression" (MSE)
+    widths: tuple[int, ...] = (128, 128, 96, 64)
+    batch_size: int = 32
+    universal_epochs: int = 12
+    category_epochs: int = 8
+    lr: float = 1e-3
+    category_lr: float = 3e-4
+    classifier_epochs: int = 40
+    classifier_lr: float = 2e-3
+    flips: bool = True
+    cache_features: bool = True  # CPU: encoder once; GPU: False (encoder in the step)
+    mixed_precision: bool = False  # bf16 on GPUs
+    categories: tuple[str, ...] | None = None  # own models for these (None: all with data)
+    min_photos: int = 60  # a category needs this many training photos for its own model
+    paper: bool = False  # also train the paper's Fig. 3 network as a universal model
+    paper_epochs: int = 20
+    paper_steps: int | None = None  # paper schedule: 25 steps per epoch
+    paper_batch: int = 32
+    mse_baseline: bool = False  # also a universal decoder with the paper's MSE loss
+    mse_epochs: int = 10
+    time_budget: float | None = None  # seconds: later optional stages are skipped past it
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def paper_schedule(settings: TrainSettings) -> TrainSettings:
+    """The paper's schedule: Adam, 500 epochs x 25 steps x batch 25."""
+    settings.paper = True
+    settings.paper_epochs = 500
+    settings.paper_steps = 25
+    settings.paper_batch = 25
+    return settings
+
+
+def set_precision(mixed: bool) -> None:
+    keras().mixed_precision.set_global_policy("mixed_bfloat16" if mixed else "float32")
+
+
+def build_encoder(trainable: bool = False, size: int | None = 256):
+    """The ImageNet EfficientNet-Lite0 on gray input, frozen (its BN in inference mode)."""
+    image_size = (size, size) if size else (None, None)
+    enc = build_efficientnet_lite(
+        "lite0", input_channels=1, include_top=False, weights="imagenet",
+        image_size=image_size, name="encoder",
+    )
+    enc.trainable = trainable
+    return enc
+
+
+def encode(encoder, gray: np.ndarray, batch: int = 32) -> tuple[list[np.ndarray], np.ndarray]:
+    """Cached features (float16, strides 4-32) and the pooled head vector per photo."""
+    feats: list[list[np.ndarray]] = [[], [], [], []]
+    pooled = []
+    for i in range(0, len(gray), batch):
+        outs = encoder.predict_on_batch(gray[i : i + batch])
+        for j in range(4):
+            feats[j].append(np.asarray(outs[j], np.float16))
+        pooled.append(np.asarray(outs[4], np.float32).mean(axis=(1, 2)))
+    return [np.concatenate(f) for f in feats], np.concatenate(pooled)
+
+
+def _checkpoint_callback(path: Path):
+    """Save weights and the epoch number after every epoch (resume point)."""
+    k = keras()
+
+    class Checkpoint(k.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            self.model.save_weights(path.with_suffix(".weights.h5"))
+            path.with_suffix(".json").write_text(json.dumps({"epoch": epoch + 1}))
+
+    return Checkpoint()
+
+
+def _resume_point(path: Path, model) -> int:
+    state = path.with_suffix(".json")
+    weights = path.with_suffix(".weights.h5")
+    if state.is_file() and weights.is_file():
+        model.load_weights(weights)
+        return int(json.loads(state.read_text())["epoch"])
+    return 0
+
+
+def _reset_optimizer(model, lr: float) -> None:
+    """Fresh Adam moments and a new rate, without recompiling (JAX keeps its jit)."""
+    opt = model.optimizer
+    for v in opt.variables:
+        if "learning_rate" not in v.path:
+            v.assign(np.zeros(v.shape, v.dtype))
+    opt.learning_rate = lr
+
+
+def _trim(n: int, batch: int) -> int:
+    """Keep whole batches only: one batch shape means one compiled step on JAX."""
+    return max(batch, n - n % batch) if n >= batch else n
+
+
+class Trainer:
+    """Runs the stages of one training run into ``run_dir``."""
+
+    def __init__(self, run_dir: str | Path, settings: TrainSettings, log: Log = print,
+                 resume: bool = True):
+        self.run = Path(run_dir)
+        self.run.mkdir(parents=True, exist_ok=True)
+        self.s = settings
+        self.log = log
+        self.resume = resume
+        self.history: dict[str, Any] = {}
+        self.started = time.perf_counter()
+        keras().utils.set_random_seed(settings.seed)
+        set_precision(settings.mixed_precision)
+        (self.run / "settings.json").write_text(json.dumps(asdict(settings), indent=2))
+
+    def out_of_time(self, stage: str) -> bool:
+        """True (and logged) when the time budget is spent: skip ``stage``."""
+        budget = self.s.time_budget
+        if budget is None or time.perf_counter() - self.started < budget:
+            return False
+        self.log(f"{stage}: skipped, the time budget of {budget:.0f} s is spent")
+        self.history.setdefault("skipped", []).append(stage)
+        return True
+
+    # -- data -------------------------------------------------------------
+    def own_categories(self, train: Split) -> list[str]:
+        wanted = self.s.categories or tuple(c for c in CATEGORIES if c not in NO_DATA)
+        counts = np.bincount(train.labels, minlength=len(CATEGORIES))
+        return [c for c in wanted if counts[CATEGORIES.index(c)] >= self.s.min_photos]
+
+    # -- classifier ---------------------------------------------------------
+    def train_classifier(self, pooled: np.ndarray, labels: np.ndarray,
+                         val: tuple[np.ndarray, np.ndarray] | None = None):
+        """Batch norm, dropout, dense softmax on the frozen backbone's pooled features."""
+        path = self.run / "classifier.keras"
+        if self.resume and path.is_file():
+            self.log("classifier: finished earlier, reloaded")
+            return keras().saving.load_model(path, compile=False)
+        k = keras()
+        set_precision(False)
+        head = clf.build_pooled_head(channels=pooled.shape[-1])
+        counts = np.bincount(labels, minlength=len(CATEGORIES)).astype(np.float64)
+        weights = {i: float(len(labels) / (np.count_nonzero(counts) * c))
+                   for i, c in enumerate(counts) if c > 0}
+        steps = math.ceil(len(labels) / 64) * self.s.classifier_epochs
+        head.compile(
+            optimizer=k.optimizers.Adam(
+                k.optimizers.schedules.CosineDecay(self.s.classifier_lr, steps)
+            ),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy", k.metrics.SparseTopKCategoricalAccuracy(3, name="top3")],
+        )
+        t0 = time.perf_counter()
+        hist = head.fit(pooled, labels, batch_size=64, epochs=self.s.classifier_epochs,
+                        class_weight=weights, validation_data=val, verbose=2)
+        self.history["classifier"] = {**hist.history, "seconds": time.perf_counter() - t0}
+        model = clf.head_from_pooled(head)
+        model.save(path)
+        set_precision(self.s.mixed_precision)
+        return model
+
+    # -- encoder passes ----------------------------------------------------------
+    def encoded(self, encoder, split: Split, key: str) -> tuple[list[np.ndarray], np.ndarray]:
+        """Features and pooled head vectors of a split, computed once per run."""
+        cache = self.__dict__.setdefault("_encoded", {})
+        if key not in cache:
+            t0 = time.perf_counter()
+            cache[key] = encode(encoder, gray_inputs(split.images))
+            self.log(f"encoded {len(split)} {key} photos in {time.perf_counter() - t0:.0f} s")
+        return cache[key]
+
+    # -- colorizers ----------------------------------------------------------
+    def _decoder_inputs(self, encoder, split: Split, key: str) -> Any:
+        if self.s.cache_features:
+            return self.encoded(encoder, split, key)[0]
+        cache = self.__dict__.setdefault("_gray", {})
+        if key not in cache:
+            cache[key] = gray_inputs(split.images)
+        return cache[key]
+
+    def _decoder_model(self, encoder, head: str):
+        """The trainable model: decoder alone (cached features) or frozen encoder + decoder."""
+        k = keras()
+        decoder = build_decoder(head, widths=self.s.widths, name="decoder")
+        if self.s.cache_features:
+            return decoder, decoder
+        inp = k.layers.Input((256, 256, 1), name="gray")
+        feats = encoder(inp)[:4]
+        return k.Model(inp, decoder(feats), name="encoder_decoder"), decoder
+
+    def _loss(self, ab: np.ndarray, head: str):
+        if head == "bins":
+            sample = ab[:: max(1, len(ab) // 500)].astype(np.float32)
+            return rebalanced_bins_loss(class_rebalance_weights(sample))
+        scale = 1.0 / lab.AB_SCALE
+        ops = keras().ops
+
+        def mse(y_true, y_pred):
+            y = ops.cast(y_true, "float32") * scale
+            return ops.mean(ops.square(y - ops.cast(y_pred, "float32")), axis=(1, 2, 3))
+
+        return mse
+
+    def train_colorizers(self, encoder, train: Split, val: Split | None = None,
+                         prefix: str = "tinct", head: str | None = None,
+                         universal_epochs: int | None = None,
+                         categories: bool = True) -> dict[str, Any]:
+        """Universal decoder on every photo, then one per category fine-tuned from it."""
+        k = keras()
+        s = self.s
+        head = head or s.head
+        x_all = self._decoder_inputs(encoder, train, "train")
+        y_all = ab_targets(train.images)
+        labels = train.labels
+        if s.flips:
+            if isinstance(x_all, list):
+                x_all = [np.concatenate([f, f[:, :, ::-1]]) for f in x_all]
+            else:
+                (x_all,) = with_flips(x_all)
+            (y_all,) = with_flips(y_all)
+            labels = np.concatenate([labels, labels])
+        val_data = None
+        if val is not None and len(val):
+            val_data = (self._decoder_inputs(encoder, val, "val"), ab_targets(val.images))
+        model, decoder = self._decoder_model(encoder, head)
+        loss = self._loss(y_all, head)
+        n = _trim(len(y_all), s.batch_size)
+        epochs = universal_epochs or s.universal_epochs
+        steps = n // s.batch_size * epochs
+        model.compile(
+            optimizer=k.optimizers.Adam(k.optimizers.schedules.CosineDecay(s.lr, steps)),
+            loss=loss, jit_compile="auto",
+        )
+        out: dict[str, Any] = {}
+        uni_path = self.run / f"{prefix}_{UNIVERSAL}.keras"
+        universal_weights = self._fit_stage(
+            f"{prefix}_{UNIVERSAL}", model, decoder, x_all, y_all, n, epochs, val_data, head,
+        )
+        out[UNIVERSAL] = uni_path
+        if not categories:
+            return out
+        # Per category: same model object, fresh optimizer state, fixed small rate.
+        model.compile(optimizer=k.optimizers.Adam(s.category_lr), loss=loss,
+                      jit_compile="auto")
+        for cat in self.own_categories(train):
+            if self.out_of_time(f"{prefix}_{cat}"):
+                continue
+            mask = labels == CATEGORIES.index(cat)
+            idx = np.nonzero(mask)[0]
+            m = _trim(len(idx), s.batch_size)
+            rng = np.random.default_rng(s.seed + CATEGORIES.index(cat))
+            idx = np.sort(rng.permutation(idx)[:m])
+            x = [f[idx] for f in x_all] if isinstance(x_all, list) else x_all[idx]
+            vd = None
+            if val_data is not None:
+                vm = np.nonzero(val.labels == CATEGORIES.index(cat))[0]
+                if len(vm):
+                    vx = val_data[0]
+                    vd = ([f[vm] for f in vx] if isinstance(vx, list) else vx[vm],
+                          val_data[1][vm])
+            decoder.set_weights(universal_weights)
+            _reset_optimizer(model, s.category_lr)
+            self._fit_stage(f"{prefix}_{cat}", model, decoder, x, y_all[idx], m,
+                            s.category_epochs, vd, head)
+            out[cat] = self.run / f"{prefix}_{cat}.keras"
+        return out
+
+    def _fit_stage(self, name: str, model, decoder, x, y, n: int, epochs: int, val,
+                   head: str) -> list:
+        """Fit one model (or reload it when finished earlier); return decoder weights."""
+        path = self.run / f"{name}.keras"
+        if self.resume and path.is_file():
+            self.log(f"{name}: finished earlier, reloaded")
+            done = keras().saving.load_model(path, compile=False)
+            decoder.set_weights(done.get_weights())
+            return done.get_weights()
+        ckpt = self.run / "checkpoints" / name
+        ckpt.parent.mkdir(exist_ok=True)
+        start = _resume_point(ckpt, model) if self.resume else 0
+        if start:
+            self.log(f"{name}: resuming at epoch {start + 1}")
+        self.log(f"{name}: {n} samples x {epochs} epochs")
+        t0 = time.perf_counter()
+        if isinstance(x, list):
+            x = [f[:n] for f in x]
+        else:
+            x = x[:n]
+        hist = model.fit(
+            x, y[:n], batch_size=self.s.batch_size, epochs=epochs, initial_epoch=start,
+            shuffle=True, validation_data=val, verbose=2,
+            callbacks=[_checkpoint_callback(ckpt)],
+        )
+        secs = time.perf_counter() - t0
+        samples = n * (epochs - start)
+        self.history[name] = {**{k: [float(v) for v in vals] for k, vals in hist.history.items()},
+                              "seconds": secs, "samples_per_second": samples / max(secs, 1e-9)}
+        self.log(f"{name}: {samples / max(secs, 1e-9):.0f} samples/s")
+        weights = decoder.get_weights()
+        self._save_float32(decoder, path, lambda: build_decoder(
+            head, widths=self.s.widths, name=name))
+        return weights
+
+    def _save_float32(self, model, path: Path, builder: Callable[[], Any]) -> None:
+        """Save a float32 copy: bf16 policies would slow inference on CPUs."""
+        set_precision(False)
+        clean = builder()
+        clean.set_weights([np.asarray(w, np.float32) for w in model.get_weights()])
+        clean.save(path)
+        set_precision(self.s.mixed_precision)
+
+    # -- the paper's network ---------------------------------------------------
+    def train_paper(self, train: Split, val: Split | None = None,
+                    sheet: Callable[[Any, int], None] | None = None) -> Path:
+        """Fig. 3 network, Adam + MSE, as a universal model (optionally the paper's schedule)."""
+        k = keras()
+        s = self.s
+        path = self.run / "paper_universal.keras"
+        if self.resume and path.is_file():
+            self.log("paper_universal: finished earlier, reloaded")
+            return path
+        x = lightness_inputs(train.images)
+        y = ab_targets(train.images, stride=1)
+        if s.flips:
+            x, y = with_flips(x, y)
+        model = build_paper_colorizer()
+        scale = 1.0 / lab.AB_SCALE
+        ops = k.ops
+
+        def mse(y_true, y_pred):
+            return ops.mean(ops.square(ops.cast(y_true, "float32") * scale
+                                       - ops.cast(y_pred, "float32")), axis=(1, 2, 3))
+
+        n = _trim(len(y), s.paper_batch)
+        steps_per_epoch = s.paper_steps or n // s.paper_batch
+        model.compile(optimizer=k.optimizers.Adam(1e-3), loss=mse, jit_compile="auto")
+        ckpt = self.run / "checkpoints" / "paper_universal"
+        ckpt.parent.mkdir(exist_ok=True)
+        start = _resume_point(ckpt, model) if self.resume else 0
+        callbacks = [_checkpoint_callback(ckpt)]
+        if sheet is not None:
+            callbacks.append(_EveryN(50, lambda epoch: sheet(model, epoch)))
+        t0 = time.perf_counter()
+        if s.paper_steps:  # the paper's schedule: random batches, 25 steps per epoch
+            def batches():
+                rng = np.random.default_rng(s.seed)
+                while True:
+                    idx = rng.choice(n, s.paper_batch, replace=False)
+                    yield x[idx], y[idx]
+            hist = model.fit(batches(), steps_per_epoch=steps_per_epoch, epochs=s.paper_epochs,
+                             initial_epoch=start, verbose=2, callbacks=callbacks)
+        else:
+            hist = model.fit(x[:n], y[:n], batch_size=s.paper_batch, epochs=s.paper_epochs,
+                             initial_epoch=start, shuffle=True, verbose=2, callbacks=callbacks)
+        secs = time.perf_counter() - t0
+        samples = steps_per_epoch * s.paper_batch * (s.paper_epochs - start)
+        self.history["paper_universal"] = {
+            **{k2: [float(v) for v in vals] for k2, vals in hist.history.items()},
+            "seconds": secs, "samples_per_second": samples / max(secs, 1e-9)}
+        self.log(f"paper_universal: {samples / max(secs, 1e-9):.0f} samples/s")
+        self._save_float32(model, path, build_paper_colorizer)
+        return path
+
+    def save_history(self) -> None:
+        path = self.run / "history.json"
+        old = json.loads(path.read_text()) if path.is_file() else {}
+        path.write_text(json.dumps({**old, **self.history}, indent=1))
+
+
+def _every_n_base():
+    return keras().callbacks.Callback
+
+
+class _EveryN:
+    """Calls ``fn(epoch)`` every ``n`` epochs (the paper's checkpoints, Fig. 6)."""
+
+    def __new__(cls, n: int, fn: Callable[[int], None]):
+        base = _every_n_base()
+
+        class EveryN(base):
+            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                if (epoch + 1) % n == 0:
+                    fn(epoch + 1)
+
+        return EveryN()
