@@ -1,0 +1,87 @@
+"""Numpy pixels -> QImages for the screen, made in worker threads.
+
+Converting and downscaling a 12 MP photo takes tens of milliseconds, too
+long for the GUI thread, so workers hand the canvas ready-to-paint images:
+the full-resolution one (for 100% zoom) and a preview small enough to paint
+at fit-to-window size without aliasing or per-frame cost. QImage (unlike
+QPixmap) may be built outside the GUI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PySide6.QtGui import QImage
+
+#: Long side of the preview the canvas paints when the photo is shown smaller.
+PREVIEW_SIDE = 2048
+#: Long side of the thumbnails in the strip (drawn at half size on HiDPI-less screens).
+THUMB_SIDE = 192
+
+
+@dataclass(frozen=True)
+class Frames:
+    """One picture at full resolution plus a downscaled preview of it."""
+
+    full: QImage
+    preview: QImage
+
+    @property
+    def width(self) -> int:
+        return self.full.width()
+
+    @property
+    def height(self) -> int:
+        return self.full.height()
+
+    def for_scale(self, scale: float) -> QImage:
+        """The cheapest image that still has enough pixels at this zoom."""
+        if self.preview is not self.full and scale * self.full.width() <= self.preview.width():
+            return self.preview
+        return self.full
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """uint8/uint16/float(0..1) RGB -> uint8 RGB (display only: exports keep depth)."""
+    if rgb.dtype == np.uint8:
+        return rgb
+    if rgb.dtype == np.uint16:
+        return (rgb >> 8).astype(np.uint8)
+    return cv2.convertScaleAbs(np.ascontiguousarray(rgb, dtype=np.float32), alpha=255.0)
+
+
+def qimage(rgb: np.ndarray) -> QImage:
+    """RGB(uint8/16/float) HxWx3 -> an owning QImage in the raster engine's native format."""
+    rgb8 = to_uint8(rgb)
+    if rgb8.ndim == 2:
+        rgb8 = cv2.cvtColor(rgb8, cv2.COLOR_GRAY2RGB)
+    bgra = cv2.cvtColor(np.ascontiguousarray(rgb8[..., :3]), cv2.COLOR_RGB2BGRA)
+    h, w = bgra.shape[:2]
+    image = QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_RGB32)
+    return image.copy()  # own the pixels: the numpy buffer dies with this function
+
+
+def scaled(rgb: np.ndarray, side: int) -> np.ndarray:
+    """Area-averaged downscale so the long side is at most ``side`` (no upscaling)."""
+    h, w = rgb.shape[:2]
+    factor = side / max(h, w)
+    if factor >= 1.0:
+        return rgb
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
+
+
+def frames(rgb: np.ndarray) -> Frames:
+    """Full-resolution and preview QImages of an RGB array."""
+    rgb8 = to_uint8(rgb)
+    full = qimage(rgb8)
+    small = scaled(rgb8, PREVIEW_SIDE)
+    preview = full if small is rgb8 else qimage(small)
+    return Frames(full, preview)
+
+
+def thumbnail(rgb: np.ndarray, side: int = THUMB_SIDE) -> QImage:
+    """A small QImage for the thumbnail strip."""
+    return qimage(scaled(to_uint8(rgb), side))
