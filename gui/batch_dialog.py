@@ -66,7 +66,7 @@ class BatchDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Batch Colorize")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(600)
         self.colorizer = colorizer
         self.settings = settings
         self._export_options = export_options
@@ -78,6 +78,9 @@ class BatchDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
+        heading = QLabel("Colorize a whole folder")
+        heading.setObjectName("heading")
+        layout.addWidget(heading)
         form = QFormLayout()
         form.setHorizontalSpacing(10)
         self.input = QLineEdit(settings.batch_input_dir)
@@ -107,6 +110,7 @@ class BatchDialog(QDialog):
         self.strength.setSingleStep(10)
         self.strength.setValue(100)
         self.strength.setSuffix(" %")
+        self.strength.setToolTip("Colour strength, 0..200 %")
         self.routing = QComboBox()
         self.routing.addItem("Blend", "soft")
         self.routing.addItem("Single model", "hard")
@@ -139,8 +143,7 @@ class BatchDialog(QDialog):
         self.failures.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.failures.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.failures.header().setStretchLastSection(True)
-        self.failures.setMinimumHeight(90)
-        self.failures.hide()
+        self.failures.setMinimumHeight(96)
         layout.addWidget(self.failures, 1)
 
         self.summary = QLabel("")
@@ -239,7 +242,6 @@ class BatchDialog(QDialog):
             str(self.routing.currentData()),
         )
         self.failures.clear()
-        self.failures.hide()
         self.summary.setText("")
         self.status.setText("Starting…")
         self.progress.setRange(0, 0)  # busy until the photos are counted
@@ -298,7 +300,6 @@ class BatchDialog(QDialog):
             row.setToolTip(0, item.input)
             row.setToolTip(1, item.error)
             self.failures.addTopLevelItem(row)
-            self.failures.show()
 
     def _on_failed(self, message: str) -> None:
         self._finish()

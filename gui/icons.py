@@ -227,9 +227,44 @@ def app_pixmap(size: int = 256) -> QPixmap:
     return pm
 
 
+def arrow_pixmap(up: bool, size: int = 24) -> QPixmap:
+    """A small chevron for spin boxes (the stylesheet needs image files)."""
+    pm = QPixmap(size, size)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.scale(size / 24.0, size / 24.0)
+    _pen(p, theme.MUTED.lighter(120), 2.6)
+    y0, y1 = (15.0, 9.0) if up else (9.0, 15.0)
+    path = QPainterPath(QPointF(6, y0))
+    path.lineTo(12, y1)
+    path.lineTo(18, y0)
+    p.drawPath(path)
+    p.end()
+    return pm
+
+
+def write_resources() -> None:
+    """Regenerate resources/ (app icon, spin box arrows): ``python -m gui.icons``."""
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 - QPixmap needs it
+    RESOURCES.mkdir(exist_ok=True)
+    app_pixmap(256).save(str(RESOURCES / "tinct.png"))
+    arrow_pixmap(True).save(str(RESOURCES / "arrow_up.png"))
+    arrow_pixmap(False).save(str(RESOURCES / "arrow_down.png"))
+
+
 def app_icon() -> QIcon:
     """The shipped resources/tinct.png when present, else the same icon drawn now."""
     path = RESOURCES / "tinct.png"
     if path.is_file():
         return QIcon(str(path))
     return QIcon(app_pixmap())
+
+
+if __name__ == "__main__":
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    write_resources()

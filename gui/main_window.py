@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icons.app_icon())
         self.setMinimumSize(900, 600)
         self.resize(1440, 900)
-        self.actions = action_table.create(self)
+        self.commands = action_table.create(self)
         self._build_widgets()
         self._build_menus()
         self._build_toolbar()
@@ -104,12 +104,20 @@ class MainWindow(QMainWindow):
         column.addWidget(separator())
         column.addWidget(self.export)
         column.addStretch(1)
-        self.side = QScrollArea()
-        self.side.setObjectName("sidePanel")
-        self.side.setWidget(body)
-        self.side.setWidgetResizable(True)
-        self.side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = QScrollArea()
+        scroll.setObjectName("sidePanel")
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side = QWidget()
+        self.side.setObjectName("sidePanelBody")
         self.side.setMinimumWidth(300)
+        side_layout = QVBoxLayout(self.side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.setSpacing(0)
+        side_layout.addWidget(scroll, 1)
+        side_layout.addWidget(separator())
+        side_layout.addWidget(self.export.buttons())
 
         view = QWidget()  # the photo above its strip; the side panel gets the full height
         layout = QVBoxLayout(view)
@@ -131,7 +139,7 @@ class MainWindow(QMainWindow):
 
         # Keys that only make sense on the photo: elsewhere arrows and space move sliders.
         for key, slot in (
-            ("Space", self.canvas.toggle_original),
+            ("Space", lambda: self.commands["original"].toggle()),
             ("Right", self.next_photo),
             ("Left", self.previous_photo),
         ):
@@ -141,7 +149,7 @@ class MainWindow(QMainWindow):
                 shortcut.activated.connect(slot)
 
     def _build_menus(self) -> None:
-        a = self.actions
+        a = self.commands
         bar = self.menuBar()
         groups = {
             "&File": ["open", "open_folder", "paste", None, "save", "save_all", None, "batch",
@@ -165,7 +173,7 @@ class MainWindow(QMainWindow):
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         bar.setIconSize(bar.iconSize().scaled(20, 20, Qt.AspectRatioMode.KeepAspectRatio))
-        a = self.actions
+        a = self.commands
         for name in ("open", "open_folder", "paste", None, "save", "save_all", None, "batch",
                      None, "fit", "zoom100", "split"):
             if name is None:
@@ -191,7 +199,7 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
 
     def _connect(self) -> None:
-        a, s = self.actions, self.session
+        a, s = self.commands, self.session
         handlers = {
             "open": self.open_files, "open_folder": self.open_folder, "paste": self.paste,
             "save": self.save_current, "save_all": self.save_all, "batch": self.show_batch,
@@ -420,7 +428,7 @@ class MainWindow(QMainWindow):
         item = self.current_item()
         has_result = item is not None and item.state is State.DONE
         any_result = any(i.state is State.DONE for i in self.session.items.values())
-        a = self.actions
+        a = self.commands
         a["save"].setEnabled(has_result)
         a["save_all"].setEnabled(any_result)
         a["remove"].setEnabled(item is not None)
@@ -554,7 +562,7 @@ class MainWindow(QMainWindow):
         return self._batch
 
     def show_shortcuts(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self.actions.values(), action_table.VIEW_KEYS, self)
+        dialog = ShortcutsDialog(self.commands.values(), action_table.VIEW_KEYS, self)
         dialog.open()
         return dialog
 
@@ -587,6 +595,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.save_layout()
+        self.hide()  # feels instant even while a photo finishes in a worker
         if self._batch is not None:
             self._batch.shutdown()
             self._batch.close()

@@ -42,7 +42,7 @@ STATUS_TIPS = {
     "no model yet": "No model for {cat} yet (no training photos), and no universal model "
     "to stand in, so it cannot be chosen.",
 }
-FORMATS = (("Same as original", ""), ("PNG", "png"), ("JPEG", "jpg"), ("TIFF", "tiff"),
+FORMATS = (("As original", ""), ("PNG", "png"), ("JPEG", "jpg"), ("TIFF", "tiff"),
            ("WebP", "webp"))
 LOSSY = ("", "jpg", "webp")
 
@@ -86,7 +86,7 @@ def separator() -> QFrame:
 class ConfidenceBars(QWidget):
     """Every category's probability as a sorted horizontal bar; the chosen one marked."""
 
-    ROW = 15
+    ROW = 14
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,13 +118,6 @@ class ConfidenceBars(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if not self._rows:
-            p.setPen(theme.MUTED)
-            p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                       "The scene categories and how sure\nTinct is appear here once a photo\n"
-                       "is colorized.")
-            p.end()
-            return
         base = QFont(self.font())
         base.setPointSizeF(base.pointSizeF() * 0.9)
         bold = QFont(base)
@@ -132,17 +125,21 @@ class ConfidenceBars(QWidget):
         name_w, pct_w = 84, 44
         bar_left = name_w + 6
         bar_w = max(20, self.width() - bar_left - pct_w - 4)
-        for i, (cat, prob) in enumerate(self._rows):
+        ghost = not self._rows  # before any result: the categories, with empty bars
+        rows = self._rows or [(c, 0.0) for c in CATEGORIES]
+        for i, (cat, prob) in enumerate(rows):
             y = 2 + i * self.ROW
             chosen = cat == self._chosen
             p.setFont(bold if chosen else base)
-            p.setPen(theme.TEXT if chosen else theme.MUTED)
+            p.setPen(theme.TEXT if chosen else theme.MUTED.darker(140) if ghost else theme.MUTED)
             label = ("● " if chosen else "") + title(cat)
             p.drawText(QRectF(0, y, name_w, self.ROW), Qt.AlignmentFlag.AlignVCenter, label)
             track = QRectF(bar_left, y + 5, bar_w, self.ROW - 10)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.BASE)
             p.drawRoundedRect(track, 3, 3)
+            if ghost:
+                continue
             fill = QRectF(track.left(), track.top(), max(2.0, bar_w * prob), track.height())
             p.setBrush(theme.ACCENT if chosen else theme.RAISED.lighter(150))
             p.drawRoundedRect(fill, 3, 3)
@@ -377,6 +374,7 @@ class ExportPanel(QWidget):
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
         self.quality.setValue(settings.export_quality)
+        self.quality.setMinimumWidth(58)
         self.quality.setToolTip("JPEG and WebP quality (PNG and TIFF are lossless).")
         self.quality_label = QLabel("Quality")
         row = QHBoxLayout()
@@ -418,11 +416,13 @@ class ExportPanel(QWidget):
         self.save_all_button.setToolTip("Save every colorized photo (Ctrl+Shift+S)")
         self.save_button.clicked.connect(self.save_clicked)
         self.save_all_button.clicked.connect(self.save_all_clicked)
-        row = QHBoxLayout()
+        # The buttons live in the side panel's footer, always in view (see buttons()).
+        self._buttons = QWidget()
+        self._buttons.setObjectName("saveBar")
+        row = QHBoxLayout(self._buttons)
+        row.setContentsMargins(14, 10, 14, 10)
         row.addWidget(self.save_button, 1)
         row.addWidget(self.save_all_button, 1)
-        layout.addSpacing(2)
-        layout.addLayout(row)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(box)
@@ -434,6 +434,10 @@ class ExportPanel(QWidget):
         self.keep_metadata.toggled.connect(self._remember)
         self.side_by_side.toggled.connect(self._remember)
         self._remember()
+
+    def buttons(self) -> QWidget:
+        """Save / Save All, for a footer that does not scroll away."""
+        return self._buttons
 
     def options(self, overwrite: bool = False) -> ExportOptions:
         fmt = str(self.format.currentData()) or None

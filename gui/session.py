@@ -225,6 +225,8 @@ class Session(QObject):
         if ignored:
             shown = ", ".join(ignored[:3]) + ("…" if len(ignored) > 3 else "")
             self.message.emit(f"Not a photo Tinct can open: {shown}")
+        elif not files:
+            self.message.emit("No photos Tinct can open there")
         elif added:
             self.message.emit(f"Opened {len(added)} photo{'s' if len(added) != 1 else ''}")
         if added and (self.selected is None or self.selected not in self.items):

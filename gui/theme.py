@@ -7,6 +7,8 @@ one accent colour marks what is chosen or active.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -42,11 +44,14 @@ QStatusBar {{
 }}
 QStatusBar QLabel {{ color: {MUTED.name()}; padding: 0 6px; }}
 QSplitter::handle {{ background: {BORDER.name()}; }}
-QScrollArea#sidePanel, QWidget#sidePanelBody {{ background: {PANEL.name()}; border: none; }}
+QScrollArea#sidePanel, QWidget#sidePanelBody, QWidget#saveBar {{
+    background: {PANEL.name()}; border: none;
+}}
 QLabel#sectionTitle {{
     color: {MUTED.name()}; font-weight: 600; letter-spacing: 1px; padding-top: 4px;
 }}
 QLabel#hint {{ color: {MUTED.name()}; }}
+QLabel#heading {{ color: {TEXT.name()}; font-size: 13pt; font-weight: 600; }}
 QLabel#note {{ color: {WARNING.name()}; }}
 QFrame#separator {{ background: {BORDER.name()}; max-height: 1px; min-height: 1px; }}
 QPushButton {{
@@ -59,7 +64,10 @@ QPushButton#primary {{
     background: {ACCENT.name()}; color: #1b1b1c; border-color: {ACCENT.name()}; font-weight: 600;
 }}
 QPushButton#primary:hover {{ background: {ACCENT.lighter(110).name()}; }}
-QPushButton#primary:disabled {{ background: {ACCENT_DIM.name()}; color: #3a3a3a; }}
+QPushButton#primary:disabled {{
+    background: {RAISED.name()}; color: {MUTED.darker(130).name()}; border-color: {BORDER.name()};
+    font-weight: 600;
+}}
 QPushButton#segmentLeft, QPushButton#segmentRight {{ padding: 4px 8px; }}
 QPushButton#segmentLeft {{ border-top-right-radius: 0; border-bottom-right-radius: 0; }}
 QPushButton#segmentRight {{
@@ -72,8 +80,23 @@ QComboBox, QLineEdit, QSpinBox {{
     background: {BASE.name()}; color: {TEXT.name()}; border: 1px solid {BORDER.name()};
     border-radius: 4px; padding: 3px 6px; min-height: 20px;
 }}
+QSpinBox {{ padding: 0 4px; }}
+QSpinBox::up-button, QSpinBox::down-button {{
+    subcontrol-origin: border; width: 16px; border: none; background: transparent;
+}}
+QSpinBox::up-button {{ subcontrol-position: top right; }}
+QSpinBox::down-button {{ subcontrol-position: bottom right; }}
+QSpinBox::up-button:hover, QSpinBox::down-button:hover {{ background: {RAISED.name()}; }}
+QSpinBox::up-arrow {{ image: url(%ARROW_UP%); width: 10px; height: 10px; }}
+QSpinBox::down-arrow {{ image: url(%ARROW_DOWN%); width: 10px; height: 10px; }}
+QSpinBox::up-arrow:disabled, QSpinBox::down-arrow:disabled {{ image: none; }}
+QSpinBox QLineEdit {{ padding: 0; border: none; background: transparent; min-height: 0; }}
 QComboBox:focus, QLineEdit:focus, QSpinBox:focus {{ border-color: {ACCENT_DIM.name()}; }}
 QLineEdit[invalid="true"] {{ border-color: {FAILED.name()}; }}
+QComboBox::drop-down {{
+    subcontrol-origin: padding; subcontrol-position: top right; width: 18px; border: none;
+}}
+QComboBox::down-arrow {{ image: url(%ARROW_DOWN%); width: 10px; height: 10px; }}
 QComboBox QAbstractItemView {{
     background: {BASE.name()}; color: {TEXT.name()}; selection-background-color: {RAISED.name()};
     border: 1px solid {BORDER.name()};
@@ -145,7 +168,12 @@ def apply(app: QApplication) -> None:
     """Fusion style + the dark palette + the stylesheet, app-wide."""
     app.setStyle("Fusion")
     app.setPalette(palette())
-    app.setStyleSheet(STYLESHEET)
+    resources = Path(__file__).resolve().parent.parent / "resources"
+    app.setStyleSheet(
+        STYLESHEET.replace("%ARROW_UP%", (resources / "arrow_up.png").as_posix()).replace(
+            "%ARROW_DOWN%", (resources / "arrow_down.png").as_posix()
+        )
+    )
     font = app.font()
     if font.pointSizeF() < 9.5:
         font.setPointSizeF(9.5)

@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QPainter,
     QPainterPath,
+    QPaintEvent,
     QPen,
 )
 from PySide6.QtWidgets import (
@@ -215,6 +216,15 @@ class ThumbnailStrip(QListWidget):
     def _current_id(self) -> int | None:
         item = self.currentItem()
         return int(item.data(ID_ROLE)) if item is not None else None
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        super().paintEvent(event)
+        if self.count() == 0:  # say what the empty band is for
+            p = QPainter(self.viewport())
+            p.setPen(theme.MUTED.darker(130))
+            p.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter,
+                       "Open photos appear here, with their progress")
+            p.end()
 
     # -- interaction ---------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API

@@ -193,7 +193,7 @@ def test_no_models_installed_is_said_plainly(qtbot, tmp_path, settings, photo_di
     qtbot.waitUntil(lambda: item.original is not None, timeout=WAIT_MS)
     assert window.canvas.has_photo  # the UI stays usable: the original is shown
     assert "No models installed" in window.canvas.status
-    assert not window.actions["save"].isEnabled()
+    assert not window.commands["save"].isEnabled()
     window.close()
 
 
@@ -215,7 +215,7 @@ def test_dropped_photo_gets_colour_and_confidences(qtbot, window, photo_dir):
     assert window.confidence.bars.chosen == item.used_category == rows[0][0]
     assert window.strip.state_of(item_id) == "done"
     assert "Colorized astronaut.jpg" in window.statusBar().currentMessage()
-    assert window.actions["save"].isEnabled()
+    assert window.commands["save"].isEnabled()
 
     # A real drop event with file URLs goes through the same path.
     mime = QMimeData()
@@ -310,7 +310,7 @@ def test_failed_photo_shows_its_reason(qtbot, window, mixed_dir):
     assert window.strip.state_of(item_id) == "failed"
     assert "damaged or truncated" in window.strip.tooltip_of(item_id)
     assert "Could not colorize corrupt.jpg" in window.canvas.error
-    assert window.actions["retry"].isEnabled()
+    assert window.commands["retry"].isEnabled()
 
 
 def test_canvas_split_toggle_zoom_and_pan(qtbot, window, photo_dir):
@@ -330,21 +330,21 @@ def test_canvas_split_toggle_zoom_and_pan(qtbot, window, photo_dir):
     assert np.abs(left[:, 0] - left[:, 2]).max() <= 3  # before: the gray original
     assert np.abs(right[:, 0] - right[:, 2]).max() > 3  # after: colour
 
-    window.actions["original"].trigger()  # B: the whole photo is the original
+    window.commands["original"].trigger()  # B: the whole photo is the original
     assert canvas.showing_original
     shot = _pixels(canvas.grab().toImage()).astype(int)
     inside = shot[y, int((vis.left() + 30) * dpr): int((vis.right() - 30) * dpr)]
     assert np.abs(inside[:, 0] - inside[:, 2]).max() <= 3
-    window.actions["original"].trigger()
+    window.commands["original"].trigger()
     assert not canvas.showing_original
 
-    window.actions["zoom100"].trigger()
+    window.commands["zoom100"].trigger()
     assert canvas.scale == pytest.approx(1.0) and not canvas.is_fit
-    window.actions["zoom_in"].trigger()
+    window.commands["zoom_in"].trigger()
     assert canvas.scale == pytest.approx(1.25)
     canvas.zoom_to(4.0)  # larger than the canvas, whatever the screen: pannable
     before = canvas.image_rect().topLeft()
-    window.actions["split"].setChecked(False)  # no divider to grab: dragging pans
+    window.commands["split"].setChecked(False)  # no divider to grab: dragging pans
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 200))
     qtbot.mouseMove(canvas, QPoint(260, 240))
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(260, 240))
@@ -356,8 +356,27 @@ def test_canvas_split_toggle_zoom_and_pan(qtbot, window, photo_dir):
     scale = canvas.scale
     QApplication.sendEvent(canvas, wheel)
     assert canvas.scale > scale
-    window.actions["fit"].trigger()
+    window.commands["fit"].trigger()
     assert canvas.is_fit
+
+
+def test_only_recent_photos_keep_their_pixels(qtbot, window, photo_dir, monkeypatch):
+    """A folder of hundreds of scans must not fill memory: older photos keep thumbnails only."""
+    import gui.session
+
+    monkeypatch.setattr(gui.session, "KEEP_IN_MEMORY", 2)
+    ids = window.add_paths([photo_dir])
+    assert len(ids) == 4
+    _wait_done(qtbot, window, ids)
+    items = [window.session.items[i] for i in ids]
+    assert all(i.state is State.DONE for i in items)
+    assert sum(i.photo is not None for i in items) <= 2
+    assert all(i.colour_thumb is not None and i.confidences for i in items)
+    evicted = next(i for i in items if i.photo is None)
+    window.select(evicted.id)  # looked at again: decoded and coloured again
+    qtbot.waitUntil(lambda: evicted.colour is not None and evicted.state is State.DONE,
+                    timeout=WAIT_MS)
+    assert window.canvas.has_colour
 
 
 def test_paste_image_from_clipboard(qtbot, window):
