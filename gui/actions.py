@@ -39,7 +39,7 @@ SPECS: dict[str, Spec] = {
                    "Close the selected photo (the file is not touched)"),
     "stop": Spec("S&top Queue", ("Esc",), "cancel", "Stop colorizing the photos still queued"),
     "retry": Spec("&Try Again", ("Ctrl+R",), None, "Colorize a failed photo again"),
-    "quit": Spec("&Quit", (QKeySequence.StandardKey.Quit,)),
+    "quit": Spec("&Quit", ("Ctrl+Q",)),
     "fit": Spec("&Fit to Window", ("Ctrl+0",), "fit", "Show the whole photo"),
     "zoom100": Spec("&Actual Pixels (100%)", ("Ctrl+1",), "zoom100",
                     "One photo pixel per screen pixel"),
@@ -60,7 +60,7 @@ SPECS: dict[str, Spec] = {
 #: Keys that work only while the photo or the strip has focus (sliders and
 #: text fields keep their own arrow keys and space bar).
 VIEW_KEYS = (
-    ("Show original (hold focus on the photo)", "Space"),
+    ("Show original (photo focused)", "Space"),
     ("Next / previous photo (photo or strip focused)", "Right / Left"),
     ("Zoom around the pointer", "Mouse wheel"),
     ("Pan when zoomed in", "Drag"),

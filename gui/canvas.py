@@ -356,7 +356,7 @@ class CompareCanvas(QWidget):
         """Advance the spinner, repainting only the strip it sits in."""
         self._spin = (self._spin + 1) % 12
         if self.has_photo:
-            self.update(0, self.height() - 90, self.width(), 90)
+            self.update(0, self.height() - 140, self.width(), 140)
         else:
             self.update()
 
@@ -470,8 +470,11 @@ class CompareCanvas(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         metrics = p.fontMetrics()
         spinner = 22 if self._busy else 0
-        w = metrics.horizontalAdvance(self._status) + 32 + spinner
-        h = metrics.height() + 16
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        room = max(120, min(self.width() - 60, 640) - 32 - spinner)
+        text = metrics.boundingRect(0, 0, room, 400, flags, self._status)
+        w = text.width() + 32 + spinner
+        h = text.height() + 16
         rect = QRectF((self.width() - w) / 2, self.height() - h - 24, w, h)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(20, 20, 22, 200))
@@ -479,8 +482,7 @@ class CompareCanvas(QWidget):
         if self._busy:
             self._paint_spinner(p, QPointF(rect.left() + 22, rect.center().y()), 7)
         p.setPen(theme.TEXT)
-        text_rect = rect.adjusted(16 + spinner, 0, -16, 0)
-        p.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, self._status)
+        p.drawText(rect.adjusted(16 + spinner, 0, -16, 0), flags, self._status)
         p.restore()
 
     def _paint_spinner(self, p: QPainter, centre: QPointF, radius: float) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,6 +28,7 @@ def shortcut_rows(actions: Iterable[QAction]) -> list[tuple[str, str]]:
     rows = []
     for action in actions:
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
+        keys = [k for k in keys if k]  # a standard key the platform leaves unbound
         if keys:
             rows.append((action.text().replace("&", "").rstrip("…").rstrip("."), ",  ".join(keys)))
     return rows
@@ -43,11 +45,13 @@ class ShortcutsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard Shortcuts")
-        self.resize(460, 560)
+        self.resize(500, 740)
         self.rows = shortcut_rows(actions) + list(extra)
         table = QTableWidget(len(self.rows), 2)
         table.setHorizontalHeaderLabels(["Action", "Keys"])
         table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(24)
+        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         table.setAlternatingRowColors(True)

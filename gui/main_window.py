@@ -258,8 +258,10 @@ class MainWindow(QMainWindow):
         short, long, warn, busy = texts[state]
         if state is Models.READY:
             own = sum(1 for v in s.category_status.values() if v == "own model")
+            shared = any(v == "universal model" for v in s.category_status.values())
             short = f"Models ready · {own} scene models"
-            long = f"Models ready: {own} scene-specific colorizers plus the universal one."
+            long = (f"Models ready on {s.device or 'CPU'}: {own} scene-specific colorizers"
+                    + (", and the universal one for the other scenes." if shared else "."))
         self.models_label.setText(short)
         self.models_label.setToolTip(s.models_message or long)
         self.canvas.set_placeholder(long, warn=warn, busy=busy)
@@ -415,7 +417,8 @@ class MainWindow(QMainWindow):
         if item.colour is not None:
             return ("Updating colours…", True) if item.state is State.WORKING else ("", False)
         if models is Models.MISSING:
-            return "No models installed: showing the original", False
+            return ("No models installed, so this is the original. To colour photos, restore "
+                    "the models/ folder or set TINCT_MODELS to a models folder.", False)
         if models is Models.FAILED:
             return "The models could not be loaded: showing the original", False
         if models in (Models.IDLE, Models.LOADING):

@@ -193,6 +193,7 @@ def test_no_models_installed_is_said_plainly(qtbot, tmp_path, settings, photo_di
     qtbot.waitUntil(lambda: item.original is not None, timeout=WAIT_MS)
     assert window.canvas.has_photo  # the UI stays usable: the original is shown
     assert "No models installed" in window.canvas.status
+    assert "TINCT_MODELS" in window.canvas.status
     assert not window.commands["save"].isEnabled()
     window.close()
 
