@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def main() -> int:
-    if len(sys.argv) == 1 or sys.argv[1] == "gui":
+    args = sys.argv[1:]
+    if not args or args[0] == "gui" or Path(args[0]).exists():
         from gui.app import run
 
-        return run(sys.argv[2:] if len(sys.argv) > 1 else [])
+        return run(args[1:] if args and args[0] == "gui" else args)
     from core.cli import main as cli_main
 
     return cli_main(sys.argv[1:])

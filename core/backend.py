@@ -21,6 +21,10 @@ def keras() -> ModuleType:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras as _keras
 
+    if _keras.backend.backend() == "tensorflow":  # retracing notes are noise for users
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
     return _keras
 
 

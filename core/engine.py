@@ -121,7 +121,10 @@ class Colorizer:
             for name in self.store.colorizers(self.architecture):
                 self.store.colorizer(name, self.architecture)
             size = self.store.input_size
-            self.analyze_batch([np.zeros((size, size, 3), np.uint8)])  # build graphs
+            # Build every graph now, so the first photo and category change are quick.
+            analysis = self.analyze_batch([np.zeros((size, size, 3), np.uint8)])[0]
+            for name in self.store.colorizers(self.architecture):
+                self._predict_ab(analysis, {name: 1.0})
 
     # -- analysis: one encoder pass ---------------------------------------
     def analyze(self, image: np.ndarray) -> Analysis:

@@ -27,11 +27,11 @@ from core.store import MANIFEST, write_manifest
 from core.training.dataset import Split, load_split
 from core.training.metrics import ab_mse, colourfulness, psnr, topk_error
 
-#: fn(analysis, paper analysis, true label, uint8 photo) -> RGB
-Variant = Callable[[Any, Any, int, np.ndarray], np.ndarray]
+#: fn(analysis, true label, uint8 photo) -> RGB
+Variant = Callable[[Any, int, np.ndarray], np.ndarray]
 
 
-def _variants(c: Colorizer, paper: Colorizer | None) -> dict[str, Variant]:
+def _variants(c: Colorizer) -> dict[str, Variant]:
     """The compared ways of colouring a test photo, by name."""
     models = c.store.colorizers(c.architecture)
 
@@ -43,24 +43,26 @@ def _variants(c: Colorizer, paper: Colorizer | None) -> dict[str, Variant]:
         return min(candidates, key=lambda m: a.confidences[m])
 
     v: dict[str, Variant] = {
-        "gray": lambda a, pa, y, im: lab.compose(a.L, np.zeros(a.L.shape + (2,), np.float32)),
-        "universal": lambda a, pa, y, im: c.render_with(a, {UNIVERSAL: 1.0}),
-        "true category": lambda a, pa, y, im: c.render_with(a, {own(CATEGORIES[y]): 1.0}),
-        "hard routing": lambda a, pa, y, im: c.render(a, "auto", routing="hard").rgb,
-        "soft routing": lambda a, pa, y, im: c.render(a, "auto", routing="soft").rgb,
-        "wrong category": lambda a, pa, y, im: c.render_with(a, {wrong(a): 1.0}),
+        "gray": lambda a, y, im: lab.compose(a.L, np.zeros(a.L.shape + (2,), np.float32)),
+        "universal": lambda a, y, im: c.render_with(a, {UNIVERSAL: 1.0}),
+        "true category": lambda a, y, im: c.render_with(a, {own(CATEGORIES[y]): 1.0}),
+        "hard routing": lambda a, y, im: c.render(a, "auto", routing="hard").rgb,
+        "soft routing": lambda a, y, im: c.render(a, "auto", routing="soft").rgb,
+        "wrong category": lambda a, y, im: c.render_with(a, {wrong(a): 1.0}),
     }
-    if paper is not None:
-        v["paper Fig. 3 (universal)"] = lambda a, pa, y, im: paper.render_with(pa, {UNIVERSAL: 1.0})
     return v
 
 
+def _extra_same_encoder(c: Colorizer) -> Variant:
+    return lambda a, y, im: c.render_with(a, {UNIVERSAL: 1.0})
+
+
 def _extra_universal(c: Colorizer) -> Variant:
-    return lambda a, pa, y, im: c.render_with(c.analyze(im), {UNIVERSAL: 1.0})
+    return lambda a, y, im: c.render_with(c.analyze(im), {UNIVERSAL: 1.0})
 
 
 def _extra_soft(c: Colorizer) -> Variant:
-    return lambda a, pa, y, im: c.colorize(im).rgb
+    return lambda a, y, im: c.colorize(im).rgb
 
 
 def _imagenet_model():
@@ -85,9 +87,12 @@ def evaluate(
 ) -> dict[str, Any]:
     """All measures on ``test``; returns a JSON-able dict (per variant, per category)."""
     c = Colorizer(models_dir)
-    paper = Colorizer(models_dir, architecture="paper") if "paper" in c.store.architectures \
-        else None
-    variants = _variants(c, paper)
+    variants = _variants(c)
+    for arch in c.store.architectures:  # baselines stored beside the default (MSE, paper)
+        if arch != c.architecture:
+            other = Colorizer(models_dir, architecture=arch)
+            other._store = c.store  # same encoder and classifier: reuse the analysis
+            variants[f"{arch} (universal)"] = _extra_same_encoder(other)
     extras = {name: Colorizer(path) for name, path in (extra_models or {}).items()}
     for name, ec in extras.items():
         variants[f"{name} (universal)"] = _extra_universal(ec)
@@ -105,14 +110,13 @@ def evaluate(
     for start in range(0, len(test), batch):
         imgs = test.images[start : start + batch]
         analyses = c.analyze_batch(list(imgs))
-        p_analyses = paper.analyze_batch(list(imgs)) if paper else [None] * len(imgs)
         outs: dict[str, list[np.ndarray]] = {n: [] for n in names}
-        for i, (a, pa) in enumerate(zip(analyses, p_analyses)):
+        for i, a in enumerate(analyses):
             idx = start + i
             y = int(test.labels[idx])
             probs[idx] = [a.confidences[k] for k in CATEGORIES]
             for n in names:
-                outs[n].append(variants[n](a, pa, y, imgs[i]))
+                outs[n].append(variants[n](a, y, imgs[i]))
         truth = [lab.to_float_rgb(im) for im in imgs]
         truth_colour += [colourfulness(t) for t in truth]
         ref = _imagenet_top1(inet, list(imgs))
