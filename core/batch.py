@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +196,10 @@ def colorize_file(
         item.category = result.category
         item.confidences = {k: round(v, 6) for k, v in result.confidences.items()}
         item.models_used = result.models_used
-        write_result(photo, result.rgb, job.output, export, protect)
+        # Write the format the output is named for: the input's name may lie
+        # about its content (a PNG saved as .jpg), and then so would its format.
+        fmt = export.fmt or _SUFFIX_FORMATS.get(job.output.suffix.lower())
+        write_result(photo, result.rgb, job.output, replace(export, fmt=fmt), protect)
     except PhotoError as exc:
         item.error = str(exc)
         item.output = None
@@ -205,6 +208,9 @@ def colorize_file(
         item.output = None
     item.seconds = round(time.perf_counter() - t0, 4)
     return item
+
+
+_SUFFIX_FORMATS = {suffix: fmt for fmt, suffix in OUTPUT_FORMATS.items()}
 
 
 def _format_guess(path: Path) -> str:

@@ -151,6 +151,11 @@ class Colorizer:
             else:  # a full classifier network of its own (e.g. VGG19) on the gray photo
                 probs = _predict(self.store.classifier(), np.repeat(batch, 3, axis=-1))
         probs = np.asarray(probs, np.float64)
+        t = float(self.store.manifest["classifier"].get("temperature", 1.0))
+        if t != 1.0:  # calibrated on the validation split (core.training.calibrate)
+            logp = np.log(np.maximum(probs, 1e-12)) / t
+            probs = np.exp(logp - logp.max(axis=-1, keepdims=True))
+            probs /= probs.sum(axis=-1, keepdims=True)
         out = []
         for i in range(len(images)):
             conf = {c: float(p) for c, p in zip(CATEGORIES, probs[i])}

@@ -55,6 +55,13 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=cmd_train)
 
+    c = sub.add_parser("calibrate", help="fit the classifier and colour temperatures on val")
+    c.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    c.add_argument("--models", type=Path, default=None)
+    c.add_argument("--colour-photos", type=int, default=12,
+                   help="validation photos per category for the colour temperature")
+    c.set_defaults(func=cmd_calibrate)
+
     e = sub.add_parser("evaluate", help="measure the models on the test split")
     e.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     e.add_argument("--models", type=Path, default=None)
@@ -105,6 +112,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     summary = run_training(args.prepared, args.run, settings, out=args.out,
                            limit=args.limit, resume=not args.no_resume)
     print(json.dumps(summary, indent=1))
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from core.training.calibrate import calibrate
+    from core.training.dataset import load_split
+
+    val = load_split(args.prepared, "val")
+    colour_val = load_split(args.prepared, "val", args.colour_photos)
+    result = calibrate(args.models, val, colour_val)
+    print(json.dumps({k: v for k, v in result.items() if k != "scores"}))
     return 0
 
 

@@ -109,7 +109,7 @@ def assemble_models(
             "architecture": "tinct-decoder",
             "head": settings.head,
             "input": "features",
-            "temperature": 0.38,
+            "temperature": 1.0,
             "widths": list(settings.widths),
             "models": models,
         }
