@@ -1,0 +1,295 @@
+"""Batch colorization (core.batch) on real files of every supported format:
+output names and formats, metadata, 16-bit, alpha, failures, resume, safety.
+
+One shared run over the format zoo (see conftest.py) carries most checks;
+the rest use a few copied files so they stay quick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import lab
+from core.batch import BatchProgress, ColorizeOptions, plan_jobs, run_batch
+from core.export import ExportOptions
+from core.photo import load_photo
+from tests.conftest import FORMAT_ZOO_BAD, FORMAT_ZOO_OUTPUTS, ZOO_ARTIST
+
+PIL_FORMAT = {".jpg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".webp": "WEBP"}
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _copy(zoo: Path, dest: Path, *names: str) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        shutil.copy2(zoo / n, dest / n)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def zoo_run(format_zoo: Path, tiny_colorizer, tmp_path_factory: pytest.TempPathFactory):
+    """Colorize the whole zoo folder once: (report, its output folder, input digests)."""
+    before = _digests(format_zoo)
+    out = tmp_path_factory.mktemp("zoo_out")
+    report = run_batch([format_zoo], out, tiny_colorizer)
+    return report, out / format_zoo.name, before
+
+
+# --------------------------------------------------------------------------- one run, all formats
+
+
+def test_every_input_gets_a_result(zoo_run, format_zoo: Path) -> None:
+    report, _, _ = zoo_run
+    assert not report.cancelled
+    names = sorted(Path(i.input).name for i in report.items)
+    assert names == sorted([*FORMAT_ZOO_OUTPUTS, *FORMAT_ZOO_BAD])
+    assert sorted(Path(i.input).name for i in report.failed) == sorted(FORMAT_ZOO_BAD)
+    assert len(report.written) == len(FORMAT_ZOO_OUTPUTS) and report.skipped == []
+
+
+def test_failures_name_the_file_and_say_why(zoo_run) -> None:
+    report, out, _ = zoo_run
+    for item in report.failed:
+        name = Path(item.input).name
+        assert item.output is None
+        assert item.input in item.error and FORMAT_ZOO_BAD[name] in item.error
+        assert not list(out.glob(f"{Path(name).stem}_color*"))
+
+
+def test_outputs_are_named_and_encoded_by_format_family(zoo_run) -> None:
+    report, out, _ = zoo_run
+    for item in report.written:
+        src = Path(item.input)
+        want = out / f"{src.stem}_color{FORMAT_ZOO_OUTPUTS[src.name]}"
+        assert item.output == str(want) and want.is_file()
+        with Image.open(want) as im:
+            assert im.format == PIL_FORMAT[want.suffix], want.name
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{Path(n).stem}_color{s}" for n, s in FORMAT_ZOO_OUTPUTS.items())
+
+
+def test_outputs_keep_size_and_lightness(zoo_run) -> None:
+    """Full resolution, upright, and the photo's own detail: only colour is added."""
+    report, _, _ = zoo_run
+    for item in report.written:
+        src, dst = load_photo(item.input), load_photo(item.output)
+        assert dst.size == src.size, item.input
+        dL = np.abs(lab.luminance(dst.rgb) - lab.luminance(src.rgb))
+        assert np.median(dL) < 3.0, (item.input, float(np.median(dL)))
+
+
+def test_report_items_describe_the_colorization(zoo_run) -> None:
+    report, _, _ = zoo_run
+    for item in report.written:
+        assert item.error is None and not item.skipped
+        assert len(item.confidences) == 20
+        assert sum(item.confidences.values()) == pytest.approx(1.0, abs=1e-4)
+        assert item.category == max(item.confidences, key=item.confidences.get)
+        assert item.models_used and item.routing == "soft" and item.seconds > 0
+
+
+def test_exif_orientation_is_applied_once(zoo_run, format_zoo: Path) -> None:
+    _, out, _ = zoo_run
+    with Image.open(format_zoo / "rotated.jpg") as im:
+        stored = im.size
+    with Image.open(out / "rotated_color.jpg") as im:
+        assert im.size == stored[::-1]  # upright: width and height swapped
+        assert im.getexif().get(0x0112, 1) == 1  # and not rotated again by viewers
+
+
+def test_jpeg_keeps_exif(zoo_run) -> None:
+    _, out, _ = zoo_run
+    with Image.open(out / "street_color.jpg") as im:
+        ex = im.getexif()
+    assert ex[0x013B] == ZOO_ARTIST and ex[0x010F] == "TinctCam"
+
+
+def test_16bit_inputs_give_16bit_outputs(zoo_run) -> None:
+    _, out, _ = zoo_run
+    for name in ("deep16_color.png", "scan16_color.tif"):
+        ph = load_photo(out / name)
+        assert ph.bit_depth == 16 and ph.rgb.dtype == np.uint16
+        assert np.any(ph.rgb % 257 != 0), "really 16-bit, not 8-bit values stretched"
+    assert load_photo(out / "street_color.jpg").bit_depth == 8
+
+
+def test_png_alpha_is_kept(zoo_run, format_zoo: Path) -> None:
+    _, out, _ = zoo_run
+    src = load_photo(format_zoo / "cutout.png")
+    dst = load_photo(out / "cutout_color.png")
+    assert src.alpha is not None and dst.alpha is not None
+    np.testing.assert_array_equal(dst.alpha, src.alpha)
+
+
+def test_inputs_are_untouched(zoo_run, format_zoo: Path) -> None:
+    _, _, before = zoo_run
+    assert _digests(format_zoo) == before
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_format_and_quality_options(format_zoo: Path, tiny_colorizer, tmp_path: Path) -> None:
+    src = _copy(format_zoo, tmp_path / "in", "camera.png", "deep16.png")
+    sizes = {}
+    for q in (20, 95):
+        out = tmp_path / f"q{q}"
+        report = run_batch([src / "camera.png", src / "deep16.png"], out, tiny_colorizer,
+                           export=ExportOptions(fmt="jpg", quality=q))
+        assert not report.failed
+        assert sorted(p.name for p in out.iterdir()) == ["camera_color.jpg", "deep16_color.jpg"]
+        assert load_photo(out / "deep16_color.jpg").bit_depth == 8  # JPEG holds 8 bits
+        sizes[q] = (out / "camera_color.jpg").stat().st_size
+    assert sizes[20] < sizes[95]
+    with pytest.raises(ValueError, match="format"):
+        run_batch([src], tmp_path / "bad", tiny_colorizer, export=ExportOptions(fmt="gif"))
+
+
+def test_manual_category_and_strength(format_zoo: Path, tiny_colorizer, tmp_path: Path) -> None:
+    src = _copy(format_zoo, tmp_path / "in", "camera.png")
+    report = run_batch([src], tmp_path / "out", tiny_colorizer,
+                       ColorizeOptions(category="waterfall", strength=0.0, routing="hard"))
+    (item,) = report.items
+    assert item.category == "waterfall" and item.models_used == ["universal"]
+    assert item.routing == "hard"
+    rgb = load_photo(item.output).rgb.astype(int)
+    assert np.abs(rgb - rgb[..., :1]).max() <= 1  # strength 0: gray
+
+
+def test_output_format_follows_its_name(format_zoo: Path, tiny_colorizer,
+                                        tmp_path: Path) -> None:
+    """A PNG saved as .jpg (common for web downloads) still gives a real JPEG named .jpg."""
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(format_zoo / "camera.png", src / "download.jpg")
+    shutil.copy(format_zoo / "cat.webp", src / "shot.png")
+    report = run_batch([src], tmp_path / "out", tiny_colorizer)
+    assert not report.failed
+    for item in report.items:
+        with Image.open(item.output) as im:
+            assert im.format == PIL_FORMAT[Path(item.output).suffix], item.output
+
+
+# --------------------------------------------------------------------------- resume and safety
+
+
+def test_resume_skips_existing_outputs_and_overwrite_redoes_them(
+    format_zoo: Path, tiny_colorizer, tmp_path: Path
+) -> None:
+    src = _copy(format_zoo, tmp_path / "in", "camera.png", "street.jpg", "corrupt.jpg")
+    out = tmp_path / "out"
+    first = run_batch([src], out, tiny_colorizer)
+    assert len(first.written) == 2 and len(first.failed) == 1
+    files = sorted((out / "in").iterdir())
+    stamps = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files}
+
+    again = run_batch([src], out, tiny_colorizer)
+    assert len(again.skipped) == 2 and again.written == []
+    assert len(again.failed) == 1  # a broken file is tried again: it may have been fixed
+    assert all(i.skipped and i.error is None for i in again.skipped)
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files} == stamps
+
+    redo = run_batch([src], out, tiny_colorizer, export=ExportOptions(overwrite=True))
+    assert len(redo.written) == 2 and redo.skipped == []
+    assert all(p.stat().st_mtime_ns != stamps[p][0] for p in files)
+    assert sorted((out / "in").iterdir()) == files  # no temp files left behind
+
+
+def test_existing_output_is_not_overwritten(format_zoo: Path, tiny_colorizer,
+                                            tmp_path: Path) -> None:
+    src = _copy(format_zoo, tmp_path / "in", "camera.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "camera_color.png").write_bytes(b"the user's own file")
+    report = run_batch([src / "camera.png"], out, tiny_colorizer)
+    (item,) = report.items
+    assert item.skipped and item.error is None
+    assert (out / "camera_color.png").read_bytes() == b"the user's own file"
+
+
+def test_an_original_is_never_overwritten(format_zoo: Path, tiny_colorizer,
+                                          tmp_path: Path) -> None:
+    """photo.png's output would be photo_color.png, itself an input: refused even with
+    overwrite, and the batch goes on."""
+    src = _copy(format_zoo, tmp_path / "in", "camera.png", "street.jpg")
+    shutil.copy(format_zoo / "palette.png", src / "camera_color.png")
+    before = _digests(src)
+    inputs = sorted(src.iterdir())
+    report = run_batch(inputs, src, tiny_colorizer, export=ExportOptions(overwrite=True))
+    by_name = {Path(i.input).name: i for i in report.items}
+    assert "original" in by_name["camera.png"].error
+    assert by_name["street.jpg"].error is None and by_name["camera_color.png"].error is None
+    after = _digests(src)
+    assert {k: after[k] for k in before} == before
+    assert set(after) - set(before) == {"street_color.jpg", "camera_color_color.png"}
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def test_folders_are_mirrored_recursively_only_when_asked(tmp_path: Path) -> None:
+    tree = tmp_path / "album"
+    for rel in ("a.png", "sub/b.jpg", "sub/deeper/c.tif", "sub/readme.txt", ".hidden.png"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(b"x")
+
+    def fmt(p: Path) -> str:
+        return {".jpg": "jpg", ".tif": "tiff"}.get(p.suffix, "png")
+
+    out = tmp_path / "out"
+    flat, problems = plan_jobs([tree], out, fmt)
+    assert problems == []
+    assert [(j.input, j.output) for j in flat] == [(tree / "a.png", out / "album/a_color.png")]
+    deep, _ = plan_jobs([tree], out, fmt, recursive=True)
+    assert {j.output.relative_to(out).as_posix() for j in deep} == {
+        "album/a_color.png", "album/sub/b_color.jpg", "album/sub/deeper/c_color.tif"}
+
+
+def test_same_stem_inputs_do_not_collide(tmp_path: Path) -> None:
+    for name in ("photo.jpg", "photo.png", "photo.bmp"):
+        (tmp_path / name).write_bytes(b"x")
+    jobs, _ = plan_jobs(sorted(tmp_path.iterdir()), tmp_path / "out", lambda p: "png")
+    outs = [j.output for j in jobs]
+    assert len(set(outs)) == 3
+    assert all(o.suffix == ".png" and o.parent == tmp_path / "out" for o in outs)
+
+
+def test_missing_input_is_reported_not_raised(tiny_colorizer, tmp_path: Path) -> None:
+    ghost = tmp_path / "ghost.jpg"
+    report = run_batch([ghost], tmp_path / "out", tiny_colorizer)
+    (item,) = report.items
+    assert item.output is None and str(ghost) in item.error and "not found" in item.error
+
+
+# --------------------------------------------------------------------------- progress, cancel
+
+
+def test_progress_and_cancel(format_zoo: Path, tiny_colorizer, tmp_path: Path) -> None:
+    src = _copy(format_zoo, tmp_path / "in", "camera.png", "street.jpg", "cat.webp",
+                "old.bmp")
+    seen: list[BatchProgress] = []
+    items = []
+    report = run_batch([src], tmp_path / "out", tiny_colorizer, progress=seen.append,
+                       on_item=items.append)
+    assert [p.done for p in seen] == [0, 1, 2, 3, 4] and {p.total for p in seen} == {4}
+    assert seen[0].eta is None and seen[1].eta is not None and seen[-1].eta == 0
+    assert items == report.items
+
+    done: list = []
+    stopped = run_batch([src], tmp_path / "out2", tiny_colorizer,
+                        cancelled=lambda: len(done) >= 2, on_item=done.append)
+    assert stopped.cancelled and len(stopped.items) == 2
+    assert len(list((tmp_path / "out2" / "in").iterdir())) == 2
+    # Resume finishes the rest without redoing the first two.
+    rest = run_batch([src], tmp_path / "out2", tiny_colorizer)
+    assert len(rest.skipped) == 2 and len(rest.written) == 2
