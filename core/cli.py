@@ -113,6 +113,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     for item in report.failed:
         print(f"failed: {item.error}", file=sys.stderr)
     if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.report.with_name(f".{args.report.name}.tmp")
         tmp.write_text(json.dumps([i.to_report() for i in report.items], indent=2) + "\n")
         os.replace(tmp, args.report)
