@@ -11,8 +11,8 @@ from core.categories import CATEGORIES
 
 PRESETS = {
     # 2 CPU cores, about an hour: cached frozen features, no flips, short schedules.
-    "cpu": dict(cache_features=True, flips=False, universal_epochs=6, category_epochs=4,
-                batch_size=32, mixed_precision=False),
+    "cpu": dict(cache_features=True, flips=False, universal_epochs=4, category_epochs=3,
+                batch_size=32, mixed_precision=False, widths=(64, 64, 48, 32)),
     # One H100/H200 under JAX: encoder in every step, bf16, flips, longer schedules.
     "gpu": dict(cache_features=False, flips=True, universal_epochs=24, category_epochs=15,
                 batch_size=128, mixed_precision=True, paper=True, paper_epochs=12,
