@@ -62,6 +62,14 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                    help="validation photos per category for the colour temperature")
     c.set_defaults(func=cmd_calibrate)
 
+    b = sub.add_parser("backbones", help="the paper's Table I for every available backbone")
+    b.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    b.add_argument("--run", type=Path, default=Path("runs/backbones"))
+    b.add_argument("--names", nargs="+", help="backbones to try (default: all known)")
+    b.add_argument("--report", type=Path, default=Path("docs/backbones.md"))
+    b.add_argument("--limit", type=int, help="at most this many photos per category")
+    b.set_defaults(func=cmd_backbones)
+
     e = sub.add_parser("evaluate", help="measure the models on the test split")
     e.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     e.add_argument("--models", type=Path, default=None)
@@ -123,6 +131,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     colour_val = load_split(args.prepared, "val", args.colour_photos)
     result = calibrate(args.models, val, colour_val)
     print(json.dumps({k: v for k, v in result.items() if k != "scores"}))
+    return 0
+
+
+def cmd_backbones(args: argparse.Namespace) -> int:
+    from core.training.backbone_table import compare_backbones, render_table
+
+    result = compare_backbones(args.prepared, args.run, args.names, args.limit)
+    from core.training.dataset import load_split
+
+    n_test = len(load_split(args.prepared, "test", args.limit).labels)
+    print(render_table(result, args.report, n_test))
     return 0
 
 
