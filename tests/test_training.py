@@ -222,6 +222,54 @@ def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path
     m = mse.colorize(photo, category="dog")
     assert m.models_used == [UNIVERSAL] and m.notes and m.rgb.shape == r.rgb.shape
 
+    # Calibration writes both temperatures into the manifest, and the engine uses them.
+    from core.training.calibrate import calibrate
+    from core.training.evaluate import evaluate, render_report
+
+    val = load_split(out, "val")
+    cal = calibrate(models, val, val, log=lambda _: None)
+    manifest = json.loads((models / "manifest.json").read_text())
+    assert manifest["classifier"]["temperature"] == cal["classifier_temperature"]
+    assert manifest["colorizers"]["tinct"]["temperature"] == cal["colour_temperature"]
+
+    # The evaluation report has every variant, per category, and the classifier table.
+    result = evaluate(test, both.parent, sheet_dir=tmp_path / "figures", log=lambda _: None)
+    variants = result["variants"]
+    assert {"gray", "universal", "true category", "hard routing", "soft routing",
+            "wrong category", "mse (universal)"} <= set(variants)
+    assert variants["gray"]["overall"]["colourfulness"] == pytest.approx(0.0, abs=1e-3)
+    assert set(result["classifier"]["per_category"]) == {CATEGORIES[k] for k in test.labels}
+    text = render_report(result, tmp_path / "results.md")
+    assert "| soft routing |" in text and "Table I" in text
+    assert (tmp_path / "figures" / "columns.txt").is_file()
+
+
+def test_progression_sheet_adds_a_row_per_checkpoint(tmp_path: Path) -> None:
+    """The paper's Fig. 6: truth row + one row of colorizations per checkpoint."""
+    from core.nets.paper import build_paper_colorizer
+    from core.training.train import ProgressionSheet
+
+    images = np.stack([cv2.resize(data.astronaut(), (256, 256)),
+                       cv2.resize(data.chelsea(), (256, 256))])
+    sheet = ProgressionSheet(images, tmp_path / "progression.jpg", thumb=64)
+    model = build_paper_colorizer()
+    sheet(model, 50)
+    sheet(model, 100)
+    with Image.open(tmp_path / "progression.jpg") as im:
+        assert im.size == (2 * 64, 3 * 64)  # truth + two checkpoints
+
+
+def test_backbone_table_lists_unavailable_backbones(tmp_path: Path) -> None:
+    from core.training.backbone_table import render_table
+
+    per = {c: {"top1_error": 0.1, "top3_error": 0.0} for c in ("dog", "city")}
+    result = {"backbones": {"efficientnet-lite0": {"per_category": per, "top1_error": 0.1,
+                                                   "top3_error": 0.0, "parameters": 3,
+                                                   "seconds": 1.0}},
+              "unavailable": {"vgg19": "no internet here"}}
+    text = render_table(result, tmp_path / "b.md", test_photos=2)
+    assert "| dog | 0.100 | 0.000 |" in text and "vgg19: no internet here" in text
+
 
 # --------------------------------------------------------------------------- metrics
 

@@ -377,6 +377,10 @@ class Trainer:
         ckpt.parent.mkdir(exist_ok=True)
         start = _resume_point(ckpt, model) if self.resume else 0
         callbacks = [_checkpoint_callback(ckpt)]
+        if sheet is None and s.paper_steps:  # the paper's schedule: Fig. 6 every 50 epochs
+            source = val if val is not None and len(val) else train
+            sheet = ProgressionSheet(source.images[:: max(1, len(source) // 6)][:6],
+                                     self.run / "paper_progression.jpg")
         if sheet is not None:
             callbacks.append(_EveryN(50, lambda epoch: sheet(model, epoch)))
         t0 = time.perf_counter()
@@ -404,6 +408,36 @@ class Trainer:
         path = self.run / "history.json"
         old = json.loads(path.read_text()) if path.is_file() else {}
         path.write_text(json.dumps({**old, **self.history}, indent=1))
+
+
+class ProgressionSheet:
+    """The paper's Fig. 6: the same photos colorized at every checkpoint, one row each."""
+
+    def __init__(self, images: np.ndarray, path: Path, thumb: int = 128):
+        self.images = images
+        self.path = Path(path)
+        self.thumb = thumb
+        self.rows: list[np.ndarray] = []
+        self.L = lightness_inputs(images)
+
+    def _tile(self, rgb: np.ndarray) -> np.ndarray:
+        import cv2
+
+        return cv2.resize(rgb, (self.thumb, self.thumb), interpolation=cv2.INTER_AREA)
+
+    def __call__(self, model, epoch: int) -> None:
+        from PIL import Image
+
+        ab = lab.net_to_ab(np.asarray(model.predict_on_batch(self.L), np.float32))
+        tiles = [self._tile(lab.compose(L[..., 0] * lab.L_SCALE, a))
+                 for L, a in zip(self.L, ab)]
+        if not self.rows:  # first row: the real colour photos, for reference
+            self.rows.append(np.concatenate([self._tile(lab.to_float_rgb(im))
+                                             for im in self.images], axis=1))
+        self.rows.append(np.concatenate(tiles, axis=1))
+        sheet = (np.clip(np.concatenate(self.rows, axis=0), 0, 1) * 255 + 0.5).astype(np.uint8)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(sheet).save(self.path, quality=88)
 
 
 def _every_n_base():
