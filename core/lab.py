@@ -44,8 +44,21 @@ def to_float_rgb(rgb: np.ndarray) -> np.ndarray:
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
-    """The L channel (0..100) of an RGB photo; a gray, sepia or colour scan alike."""
-    return rgb_to_lab(rgb)[..., 0]
+    """The L channel (0..100) of an RGB photo; a gray, sepia or colour scan alike.
+
+    Converted in bands of rows: the same numbers as ``rgb_to_lab(rgb)[..., 0]``
+    (OpenCV converts row by row), without a full-size float RGB and Lab copy,
+    and the result is a compact array rather than a view that keeps a whole
+    Lab image alive.
+    """
+    h, w = rgb.shape[:2]
+    rows = _band_rows(w)
+    if h <= rows:
+        return np.ascontiguousarray(rgb_to_lab(rgb)[..., 0])
+    L = np.empty((h, w), np.float32)
+    for y in range(0, h, rows):
+        L[y : y + rows] = rgb_to_lab(rgb[y : y + rows])[..., 0]
+    return L
 
 
 def gray_rgb(L: np.ndarray) -> np.ndarray:
@@ -80,13 +93,36 @@ def compose(L: np.ndarray, ab: np.ndarray, strength: float = 1.0) -> np.ndarray:
     from L), scaled by ``strength`` and the result clipped to the sRGB gamut.
     """
     h, w = L.shape
+    L = np.asarray(L, np.float32)
     ab = np.asarray(ab, np.float32)
     if ab.shape[:2] != (h, w):
         ab = cv2.resize(ab, (w, h), interpolation=cv2.INTER_LINEAR)
-    lab = np.empty((h, w, 3), np.float32)
-    lab[..., 0] = L
-    lab[..., 1:] = ab * np.float32(strength)
-    return lab_to_rgb(lab)
+    ab = np.broadcast_to(ab, (h, w, 2))
+    # Band by band (cache-sized, no full-size Lab or scaled-ab temporaries);
+    # the same numbers as converting the whole Lab image at once.
+    rows = min(_band_rows(w), max(h, 1))
+    rgb = np.empty((h, w, 3), np.float32)
+    lab = np.empty((rows, w, 3), np.float32)
+    scaled = np.empty((rows, w, 2), np.float32) if strength != 1.0 else None
+    for y in range(0, h, rows):
+        n = min(rows, h - y)
+        ab_rows = ab[y : y + n]
+        if scaled is not None:
+            ab_rows = np.multiply(ab_rows, np.float32(strength), out=scaled[:n])
+        cv2.merge([np.ascontiguousarray(L[y : y + n]), np.ascontiguousarray(ab_rows)],
+                  dst=lab[:n])
+        out = rgb[y : y + n]
+        cv2.cvtColor(lab[:n], cv2.COLOR_Lab2RGB, dst=out)
+        np.clip(out, 0.0, 1.0, out=out)
+    return rgb
+
+
+#: Pixels per band of the banded conversions (12 MB of float Lab).
+_BAND_PIXELS = 1 << 20
+
+
+def _band_rows(width: int) -> int:
+    return max(1, _BAND_PIXELS // max(width, 1))
 
 
 def _lab_to_linear_rgb(lab: np.ndarray) -> np.ndarray:

@@ -14,6 +14,14 @@ from core.categories import CATEGORIES
 ARCHITECTURE = "gap-bn-dropout-dense"
 
 
+def _top(x, num_classes: int, dropout: float):
+    """The paper's replaced top: batch norm, dropout, dense softmax."""
+    L = keras().layers
+    x = L.BatchNormalization(name="bn")(x)
+    x = L.Dropout(dropout, name="dropout")(x)
+    return L.Dense(num_classes, activation="softmax", name="probs", dtype="float32")(x)
+
+
 def build_head(
     channels: int = 1280,
     num_classes: int = len(CATEGORIES),
@@ -22,13 +30,9 @@ def build_head(
 ):
     """Head over the backbone's last feature map (any spatial size)."""
     k = keras()
-    L = k.layers
-    inp = L.Input((None, None, channels), name="head_features")
-    x = L.GlobalAveragePooling2D(name="gap")(inp)
-    x = L.BatchNormalization(name="bn")(x)
-    x = L.Dropout(dropout, name="dropout")(x)
-    out = L.Dense(num_classes, activation="softmax", name="probs", dtype="float32")(x)
-    return k.Model(inp, out, name=name)
+    inp = k.layers.Input((None, None, channels), name="head_features")
+    pooled = k.layers.GlobalAveragePooling2D(name="gap")(inp)
+    return k.Model(inp, _top(pooled, num_classes, dropout), name=name)
 
 
 def build_pooled_head(
@@ -39,12 +43,8 @@ def build_pooled_head(
 ):
     """The same head fed already-pooled features (training on cached features)."""
     k = keras()
-    L = k.layers
-    inp = L.Input((channels,), name="pooled_features")
-    x = L.BatchNormalization(name="bn")(inp)
-    x = L.Dropout(dropout, name="dropout")(x)
-    out = L.Dense(num_classes, activation="softmax", name="probs", dtype="float32")(x)
-    return k.Model(inp, out, name=name)
+    inp = k.layers.Input((channels,), name="pooled_features")
+    return k.Model(inp, _top(inp, num_classes, dropout), name=name)
 
 
 def head_from_pooled(pooled, name: str = "classifier_head"):

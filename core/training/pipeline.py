@@ -114,24 +114,18 @@ def assemble_models(
             "models": models,
         }
     }
-    mse = run_dir / "mse_universal.keras"
-    if "mse" in architectures and mse.is_file():
-        shutil.copyfile(mse, out / mse.name)
-        colorizers["mse"] = {
-            "architecture": "tinct-decoder",
-            "head": "regression",
-            "input": "features",
-            "models": {UNIVERSAL: {"file": mse.name, "metrics": {}}},
-        }
-    paper = run_dir / "paper_universal.keras"
-    if "paper" in architectures and paper.is_file():
-        shutil.copyfile(paper, out / paper.name)
-        colorizers["paper"] = {
-            "architecture": "paper-fig3",
-            "head": "regression",
-            "input": "L",
-            "models": {UNIVERSAL: {"file": paper.name, "metrics": {}}},
-        }
+    # Baselines with a universal model only: (architecture, network, what it reads).
+    baselines = (("mse", "tinct-decoder", "features"), ("paper", "paper-fig3", "L"))
+    for arch, network, reads in baselines:
+        src = run_dir / f"{arch}_{UNIVERSAL}.keras"
+        if arch in architectures and src.is_file():
+            shutil.copyfile(src, out / src.name)
+            colorizers[arch] = {
+                "architecture": network,
+                "head": "regression",
+                "input": reads,
+                "models": {UNIVERSAL: {"file": src.name, "metrics": {}}},
+            }
     manifest = {
         "input_size": 256,
         "encoder": {
