@@ -1,0 +1,643 @@
+#!/usr/bin/env python
+"""Per-stage wall time and memory of Tinct's colorization pipeline.
+
+    python benchmarks/bench_pipeline.py [--models DIR] [--repeat N] [--json OUT]
+
+What it measures, in this order, in one process (models are loaded once):
+
+* model load, cold: importing Keras/TensorFlow, then the first
+  ``Colorizer.load()`` (reads every model and builds every graph);
+* for a 1 MP (1224x816) and a 12 MP (4000x3000) photo, each stage timed
+  separately, median of ``--repeat`` runs after one warm-up run:
+  decode (``load_photo`` of a JPEG on disk), lightness at full resolution,
+  resize to the model's input, encoder + classifier, colorize (decoders +
+  annealed mean = ``render`` minus compose), compose (ab upsampled onto the
+  full-resolution L, Lab -> RGB), save as JPEG q92 and as PNG
+  (``core.export.write_result``), and end to end (``load_photo`` ->
+  ``Colorizer.colorize`` -> JPEG q92), the number the 1 s target is about;
+* batch throughput: a folder of 1 MP JPEGs through ``core.batch.run_batch``;
+* peak memory: a child process per size loads the models, runs the photo end
+  to end once, then runs each stage with the kernel's peak-RSS counter
+  (VmHWM) reset before it (``/proc/self/clear_refs``), so each stage's own
+  peak above the resident set before it is known. (A child's ru_maxrss is
+  useless here: Linux carries the parent's high-water mark across fork/exec,
+  so it would report the benchmark parent's peak; VmHWM belongs to the new
+  address space. The parent's own ru_maxrss, the peak of the whole run, is
+  printed as well.)
+
+The test photos are built from scikit-image's sample photos (no download):
+cropped to 3:2 or 4:3, upscaled with cv2.INTER_CUBIC, turned into a faded,
+slightly sepia, grainy "old print" and saved as JPEG q90 in a temp folder.
+
+Other programs on the machine slow every number down: the script prints the
+load average and how many cores other processes used while it ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+SIZES: dict[str, tuple[int, int]] = {"1 MP": (1224, 816), "12 MP": (4000, 3000)}
+#: The target of the performance issue: a 12 MP photo, models loaded, 2 cores.
+TARGET_12MP_E2E_S = 1.0
+#: skimage.data photos used as sources (all ship with scikit-image).
+SOURCES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry")
+
+STAGES = [
+    # key, label
+    ("decode", "decode JPEG (load_photo)"),
+    ("lightness", "lightness L, full res"),
+    ("resize", "resize L to model input + gray"),
+    ("encode", "encoder + classifier"),
+    ("analyze", "= analyze (classify+encode)"),
+    ("colorize", "colorize (decoders + annealed mean) = render - compose"),
+    ("colorize_direct", "(colorize timed alone: _predict_ab)"),
+    ("compose", "compose (ab upsample + Lab->RGB)"),
+    ("render", "= render (colorize + compose)"),
+    ("save_jpg", "save JPEG q92 (write_result)"),
+    ("save_png", "save PNG (reference)"),
+    ("e2e", "**end to end** (load -> colorize -> JPEG)"),
+]
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def cpu_model() -> str:
+    for line in _read("/proc/cpuinfo").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def ram_gib() -> float:
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 2**20
+    return float("nan")
+
+
+def loadavg() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def machine_info() -> dict[str, Any]:
+    from core.backend import device_name, keras
+
+    k = keras()
+    info: dict[str, Any] = {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "ram_gib": round(ram_gib(), 1),
+        "python": platform.python_version(),
+        "keras": k.__version__,
+        "keras_backend": k.backend.backend(),
+        "device": device_name(),
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+        "opencv_threads": cv2.getNumThreads(),
+    }
+    if k.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+        info["tf_intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
+    with contextlib.suppress(ImportError):
+        import PIL
+
+        info["pillow"] = PIL.__version__
+    return info
+
+
+class CpuWatch:
+    """How many cores *other* processes kept busy between start and stop (from /proc/stat)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.busy0 = self._busy()
+        self.own0 = self._own()
+
+    @staticmethod
+    def _busy() -> float | None:
+        line = _read("/proc/stat").splitlines()[:1]
+        if not line or not line[0].startswith("cpu "):
+            return None
+        v = [int(x) for x in line[0].split()[1:]]
+        busy = sum(v[:8]) - v[3] - v[4]  # all but idle and iowait
+        return busy / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _own() -> float:
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def others(self) -> float | None:
+        busy = self._busy()
+        if busy is None or self.busy0 is None:
+            return None
+        wall = time.perf_counter() - self.t0
+        return max(0.0, (busy - self.busy0) - (self._own() - self.own0)) / max(wall, 1e-9)
+
+
+def wait_until_quiet(max_wait_s: float, threshold: float = 0.3, window_s: float = 3.0) -> float:
+    """Wait (at most ``max_wait_s``) until other processes use < ``threshold`` cores."""
+    t0 = time.perf_counter()
+    while True:
+        w = CpuWatch()
+        time.sleep(window_s)
+        busy = w.others()
+        if busy is None or busy < threshold or time.perf_counter() - t0 >= max_wait_s:
+            return busy if busy is not None else float("nan")
+        print(f"others busy ({busy:.2f} cores); waiting ...", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- photos
+
+
+def old_photo(source: str, size: tuple[int, int], seed: int = 0, sepia: bool = True) -> np.ndarray:
+    """An RGB uint8 'old print' of ``size`` (w, h) from a scikit-image sample photo."""
+    from skimage import data
+
+    img = getattr(data, source)()
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=-1)
+    img = img[..., :3]
+    w, h = size
+    sh, sw = img.shape[:2]
+    aspect = w / h
+    if sw / sh > aspect:  # crop the sides
+        cw = int(round(sh * aspect))
+        x0 = (sw - cw) // 2
+        img = img[:, x0:x0 + cw]
+    else:
+        ch = int(round(sw / aspect))
+        y0 = (sh - ch) // 2
+        img = img[y0:y0 + ch]
+    big = cv2.resize(np.ascontiguousarray(img), (w, h), interpolation=cv2.INTER_CUBIC)
+    g = cv2.cvtColor(big, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    g = g * np.float32(0.8) + np.float32(22.0)  # faded: lifted blacks, dull whites
+    yy, xx = np.ogrid[-1.0:1.0:h * 1j, -1.0:1.0:w * 1j]
+    g *= (1.0 - 0.18 * (xx**2 + yy**2)).astype(np.float32)  # vignette
+    grain = rng.normal(0.0, 1.0, (h // 2 + 1, w // 2 + 1)).astype(np.float32)
+    grain = cv2.resize(grain, (w, h), interpolation=cv2.INTER_LINEAR)[:h, :w]
+    g += grain * np.float32(4.0) + rng.normal(0.0, 1.5, (h, w)).astype(np.float32)
+    if sepia:  # a mild warm tone, as most prints have aged
+        tone = np.array([1.04, 0.97, 0.84], np.float32)
+        rgb = g[..., None] * tone + np.array([6.0, 3.0, 0.0], np.float32)
+    else:
+        rgb = np.repeat(g[..., None], 3, axis=-1)
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+
+def write_jpeg(path: Path, rgb: np.ndarray, quality: int = 90) -> Path:
+    from PIL import Image
+
+    Image.fromarray(rgb, "RGB").save(path, "JPEG", quality=quality)
+    return path
+
+
+def make_photos(workdir: Path, batch_count: int) -> dict[str, Any]:
+    """The two benchmark photos and the batch folder; returns their paths."""
+    out: dict[str, Any] = {}
+    for i, (name, size) in enumerate(SIZES.items()):
+        out[name] = write_jpeg(workdir / f"photo_{size[0]}x{size[1]}.jpg",
+                               old_photo("astronaut", size, seed=i))
+    folder = workdir / "batch_in"
+    folder.mkdir()
+    for i in range(batch_count):
+        src = SOURCES[i % len(SOURCES)]
+        w, h = SIZES["1 MP"]
+        rgb = old_photo(src, (w, h) if i % 3 else (h, w), seed=100 + i, sepia=i % 4 != 3)
+        write_jpeg(folder / f"{i:03d}_{src}.jpg", rgb)
+    out["batch"] = folder
+    return out
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def measure(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> dict[str, Any]:
+    """Wall and process-CPU seconds of ``fn``: median/min of ``repeat`` after ``warmup``."""
+    for _ in range(warmup):
+        fn()
+    wall, cpu = [], []
+    for _ in range(repeat):
+        c0, t0 = time.process_time(), time.perf_counter()
+        fn()
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return {
+        "median_s": statistics.median(wall),
+        "min_s": min(wall),
+        "max_s": max(wall),
+        "cpu_median_s": statistics.median(cpu),
+        "runs_s": [round(x, 5) for x in wall],
+    }
+
+
+class Outputs:
+    """Fresh output paths, so every save really writes a new file."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.n = 0
+
+    def next(self, suffix: str) -> Path:
+        self.n += 1
+        return self.folder / f"out_{self.n:05d}{suffix}"
+
+    def clean(self) -> None:
+        for p in self.folder.glob("out_*"):
+            p.unlink()
+
+
+def stage_functions(colorizer: Any, path: Path, outputs: Outputs) -> dict[str, Callable[[], Any]]:
+    """One callable per stage, each repeating exactly what the pipeline does."""
+    from core import engine, lab
+    from core.export import ExportOptions, write_result
+    from core.photo import load_photo
+
+    photo = load_photo(path)
+    analysis = colorizer.analyze(photo.rgb)
+    _, weights, _ = colorizer.plan(analysis)
+    ab = colorizer._predict_ab(analysis, weights)
+    rgb = lab.compose(analysis.L, ab)
+    size = colorizer.store.input_size
+    lightness = getattr(engine, "_lightness", lab.luminance)
+    predict = getattr(engine, "_predict", lambda m, x: m.predict_on_batch(x))
+    gray = lab.gray_rgb(cv2.resize(analysis.L, (size, size), interpolation=cv2.INTER_AREA))
+    batch = gray[None, ..., None].astype(np.float32)
+    jpg = ExportOptions(fmt="jpg", quality=92, overwrite=True)
+    png = ExportOptions(fmt="png", overwrite=True)
+
+    def encode() -> Any:
+        with colorizer._lock:
+            feats = predict(colorizer.store.encoder(), batch)
+            feats = feats if isinstance(feats, list) else [feats]
+            return predict(colorizer.store.classifier(), feats[-1])
+
+    def e2e() -> Any:
+        p = load_photo(path)
+        r = colorizer.colorize(p.rgb)
+        return write_result(p, r.rgb, outputs.next(".jpg"), jpg)
+
+    return {
+        "decode": lambda: load_photo(path),
+        "lightness": lambda: lightness(photo.rgb),
+        "resize": lambda: lab.gray_rgb(
+            cv2.resize(analysis.L, (size, size), interpolation=cv2.INTER_AREA)),
+        "encode": encode,
+        "analyze": lambda: colorizer.analyze(photo.rgb),
+        "colorize_direct": lambda: colorizer._predict_ab(analysis, weights),
+        "compose": lambda: lab.compose(analysis.L, ab),
+        "render": lambda: colorizer.render(analysis),
+        "save_jpg": lambda: write_result(photo, rgb, outputs.next(".jpg"), jpg),
+        "save_png": lambda: write_result(photo, rgb, outputs.next(".png"), png),
+        "e2e": e2e,
+    }
+
+
+def bench_size(colorizer: Any, path: Path, repeat: int, outputs: Outputs) -> dict[str, Any]:
+    fns = stage_functions(colorizer, path, outputs)
+    res: dict[str, Any] = {}
+    for key, fn in fns.items():
+        res[key] = measure(fn, repeat)
+        outputs.clean()
+    # The brief's definition of "colorize": render minus compose (medians).
+    res["colorize"] = {
+        "median_s": max(0.0, res["render"]["median_s"] - res["compose"]["median_s"]),
+        "min_s": max(0.0, res["render"]["min_s"] - res["compose"]["min_s"]),
+        "cpu_median_s": max(0.0, res["render"]["cpu_median_s"] - res["compose"]["cpu_median_s"]),
+        "derived": "render - compose",
+    }
+    return res
+
+
+def bench_batch(colorizer: Any, folder: Path, workdir: Path, repeat: int) -> dict[str, Any]:
+    from core.batch import run_batch
+    from core.export import ExportOptions
+
+    n = sum(1 for _ in folder.iterdir())
+    runs = []
+    for i in range(repeat):
+        out = workdir / f"batch_out_{i}"
+        t0 = time.perf_counter()
+        report = run_batch([folder], out, colorizer, export=ExportOptions(fmt="jpg", quality=92))
+        dt = time.perf_counter() - t0
+        failed = [it.error for it in report.items if it.error]
+        if failed:
+            raise RuntimeError(f"batch failed: {failed[:3]}")
+        runs.append(dt)
+        shutil.rmtree(out, ignore_errors=True)
+    med = statistics.median(runs)
+    return {"photos": n, "seconds_median": med, "seconds_runs": [round(x, 3) for x in runs],
+            "photos_per_s": n / med, "s_per_photo": med / n}
+
+
+# --------------------------------------------------------------------------- memory
+
+_CHILD_FLAG = "--_memory-child"
+
+
+def _status_kib(field: str) -> int | None:
+    for line in _read("/proc/self/status").splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+def _maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def memory_child(models: str | None, photo: str) -> dict[str, Any]:
+    """Run in a fresh process: RSS after load and each stage's peak above its start."""
+    from core.engine import Colorizer
+
+    out: dict[str, Any] = {"rss_start_mib": _status_kib("VmRSS") / 1024}
+    colorizer = Colorizer(models)
+    colorizer.load()
+    out["rss_after_load_mib"] = _status_kib("VmRSS") / 1024
+    # Model loading's own peak (graph building): VmHWM of this fresh address space.
+    out["load_peak_mib"] = _status_kib("VmHWM") / 1024
+    highest = out["load_peak_mib"]
+    with tempfile.TemporaryDirectory(prefix="tinct-mem-") as tmp:
+        outputs = Outputs(Path(tmp))
+        can_reset = _reset_peak()
+        before = _status_kib("VmRSS") / 1024
+        # The first photo, cold: what a user's first photo after start-up costs.
+        from core.export import ExportOptions, write_result
+        from core.photo import load_photo
+
+        p = load_photo(photo)
+        write_result(p, colorizer.colorize(p.rgb).rgb, outputs.next(".jpg"),
+                     ExportOptions(fmt="jpg", quality=92, overwrite=True))
+        del p
+        if can_reset:
+            hwm = _status_kib("VmHWM") / 1024
+            out["first_e2e_peak_above_loaded_mib"] = hwm - before
+            highest = max(highest, hwm)
+        outputs.clean()
+        fns = stage_functions(colorizer, Path(photo), outputs)
+        peaks: dict[str, float] = {}
+        out["per_stage_method"] = "VmHWM reset via /proc/self/clear_refs" if can_reset else \
+            "ru_maxrss growth only (clear_refs unavailable): lower bounds"
+        for key, fn in fns.items():
+            if can_reset:
+                _reset_peak()
+                rss0 = _status_kib("VmRSS")
+                fn()
+                hwm = _status_kib("VmHWM")
+                peaks[key] = (hwm - rss0) / 1024
+                highest = max(highest, hwm / 1024)
+            else:
+                m0 = _maxrss_mib()
+                fn()
+                peaks[key] = _maxrss_mib() - m0
+            outputs.clean()
+        out["stage_peak_above_rss_mib"] = peaks
+    # The child's peak: the highest VmHWM seen (VmHWM is reset between stages).
+    out["process_peak_mib"] = max(highest, _status_kib("VmHWM") / 1024)
+    return out
+
+
+def memory_in_child(models: str | None, photo: Path) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), _CHILD_FLAG, str(photo)]
+    if models:
+        cmd += ["--models", models]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip()[-2000:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def profile_e2e(colorizer: Any, path: Path, outputs: Outputs, top: int = 25) -> str:
+    fn = stage_functions(colorizer, path, outputs)["e2e"]
+    fn()
+    prof = cProfile.Profile()
+    prof.enable()
+    fn()
+    prof.disable()
+    outputs.clean()
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def ms(x: float | None) -> str:
+    return "-" if x is None else f"{x * 1000:,.0f}"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    lines = [
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu']}, {m['cores']} cores ({m.get('cores_usable')} usable), "
+        f"{m['ram_gib']} GiB RAM",
+        f"- Python {m['python']}, TensorFlow {m.get('tensorflow', '-')}, Keras {m['keras']} "
+        f"(backend {m['keras_backend']}), device {m['device']}, NumPy {m['numpy']}, "
+        f"OpenCV {m['opencv']} ({m['opencv_threads']} threads), Pillow {m.get('pillow', '-')}",
+        f"- load average (1/5/15 min) before {result['load_before']}, after "
+        f"{result['load_after']}; other processes kept "
+        f"{result['other_cores_busy']:.2f} cores busy on average during the run"
+        if result.get("other_cores_busy") is not None else
+        f"- load average before {result['load_before']}, after {result['load_after']}",
+        "",
+        "## Model load (cold, once per process)",
+        "",
+        f"- import Keras + TensorFlow: {result['load']['import_s']:.2f} s",
+        f"- first `Colorizer.load()` (read {result['load']['models']} models, build graphs): "
+        f"{result['load']['load_s']:.2f} s",
+        f"- RSS after load: {result['load']['rss_mib']:.0f} MiB; peak while loading "
+        f"(ru_maxrss): {result['load']['peak_mib']:.0f} MiB; peak of this whole benchmark "
+        f"process (ru_maxrss): {result['run_maxrss_mib']:.0f} MiB",
+        "",
+        f"## Per stage, models loaded (median of {result['repeat']} after a warm-up; ms)",
+        "",
+    ]
+    names = list(result["sizes"])
+    head = "| stage |" + "".join(f" {n} median | {n} min |" for n in names)
+    head += f" {names[-1]} CPU |"
+    lines += [head, "|---|" + "---:|" * (2 * len(names) + 1)]
+    for key, label in STAGES:
+        row = f"| {label} |"
+        for n in names:
+            s = result["sizes"][n][key]
+            row += f" {ms(s['median_s'])} | {ms(s['min_s'])} |"
+        row += f" {ms(result['sizes'][names[-1]][key]['cpu_median_s'])} |"
+        lines.append(row)
+    e2e = result["sizes"]["12 MP"]["e2e"]["median_s"]
+    verdict = "meets" if e2e <= TARGET_12MP_E2E_S else "misses"
+    lines += [
+        "",
+        f"CPU = process CPU time (all threads); CPU > wall means the stage ran on several "
+        f"cores. 12 MP end to end: {e2e:.2f} s median, {verdict} the "
+        f"{TARGET_12MP_E2E_S:.0f} s target.",
+        "",
+    ]
+    b = result.get("batch")
+    if b:
+        lines += [
+            "## Batch (core.batch.run_batch, 1 MP JPEGs -> JPEG q92)",
+            "",
+            f"- {b['photos']} photos in {b['seconds_median']:.2f} s (median of "
+            f"{len(b['seconds_runs'])}): **{b['photos_per_s']:.2f} photos/s**, "
+            f"{b['s_per_photo'] * 1000:.0f} ms per photo",
+            "",
+        ]
+    mem = result.get("memory")
+    if mem:
+        lines += ["## Peak memory (fresh process per size; MiB)", ""]
+        keys = [k for k, _ in STAGES if k != "colorize"]
+        labels = dict(STAGES)
+        lines += ["| | " + " | ".join(mem) + " |", "|---|" + "---:|" * len(mem)]
+        rows = [("RSS after model load", "rss_after_load_mib"),
+                ("peak while loading models (VmHWM)", "load_peak_mib"),
+                ("process peak, whole child (VmHWM; the harness holds a photo's arrays)",
+                 "process_peak_mib"),
+                ("first photo end to end: peak above loaded RSS",
+                 "first_e2e_peak_above_loaded_mib")]
+        for label, k in rows:
+            lines.append(f"| {label} | " + " | ".join(
+                f"{mem[n].get(k, float('nan')):,.0f}" for n in mem) + " |")
+        for k in keys:
+            lines.append(f"| stage peak above RSS: {labels[k]} | " + " | ".join(
+                f"{mem[n].get('stage_peak_above_rss_mib', {}).get(k, float('nan')):,.0f}"
+                for n in mem) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default=None, help="models folder (default: TINCT_MODELS or "
+                    "the shipped models/)")
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs per stage (default 5)")
+    ap.add_argument("--json", default=None, help="also write the numbers to this JSON file")
+    ap.add_argument("--batch-count", type=int, default=20, help="1 MP photos in the batch")
+    ap.add_argument("--batch-repeat", type=int, default=2, help="timed batch runs")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory children")
+    ap.add_argument("--profile", action="store_true",
+                    help="also print a cProfile of one 12 MP end-to-end run")
+    ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
+                    help="first wait up to S seconds until other processes use < 0.3 cores")
+    ap.add_argument(_CHILD_FLAG, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args._memory_child:
+        print(json.dumps(memory_child(args.models, args._memory_child)))
+        return 0
+
+    if args.wait_quiet > 0:
+        wait_until_quiet(args.wait_quiet)
+    watch = CpuWatch()
+    result: dict[str, Any] = {"load_before": loadavg(), "repeat": args.repeat}
+    t0 = time.perf_counter()
+    from core.backend import keras
+
+    keras()
+    import_s = time.perf_counter() - t0
+    from core.engine import Colorizer
+
+    colorizer = Colorizer(args.models)
+    t0 = time.perf_counter()
+    colorizer.load()
+    load_s = time.perf_counter() - t0
+    result["load"] = {"import_s": import_s, "load_s": load_s,
+                      "models": 2 + len(colorizer.store.colorizers(colorizer.architecture)),
+                      "rss_mib": _status_kib("VmRSS") / 1024,
+                      "peak_mib": _maxrss_mib()}
+    result["machine"] = machine_info()
+    result["models_dir"] = str(colorizer.store.root)
+    print(f"models loaded in {import_s:.1f} s (import) + {load_s:.1f} s (load)", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory(prefix="tinct-bench-") as tmp:
+        work = Path(tmp)
+        photos = make_photos(work, args.batch_count)
+        (work / "out").mkdir()
+        outputs = Outputs(work / "out")
+        result["sizes"] = {}
+        for name in SIZES:
+            print(f"timing {name} ...", file=sys.stderr)
+            result["sizes"][name] = bench_size(colorizer, photos[name], args.repeat, outputs)
+        if args.batch_count > 0:
+            print(f"batch of {args.batch_count} ...", file=sys.stderr)
+            result["batch"] = bench_batch(colorizer, photos["batch"], work, args.batch_repeat)
+        if args.profile:
+            result["profile_12mp_e2e"] = profile_e2e(colorizer, photos["12 MP"], outputs)
+        if not args.no_memory:
+            print("peak memory (child processes) ...", file=sys.stderr)
+            result["memory"] = {n: memory_in_child(args.models, photos[n]) for n in SIZES}
+    result["load_after"] = loadavg()
+    result["run_maxrss_mib"] = _maxrss_mib()
+    result["other_cores_busy"] = watch.others()
+
+    text = markdown(result)
+    print(text)
+    if args.profile:
+        print("## cProfile, one 12 MP end-to-end run (by own time)\n\n```")
+        print(result["profile_12mp_e2e"])
+        print("```")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1, default=float) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
