@@ -153,9 +153,7 @@ class Colorizer:
         probs = np.asarray(probs, np.float64)
         t = float(self.store.manifest["classifier"].get("temperature", 1.0))
         if t != 1.0:  # calibrated on the validation split (core.training.calibrate)
-            logp = np.log(np.maximum(probs, 1e-12)) / t
-            probs = np.exp(logp - logp.max(axis=-1, keepdims=True))
-            probs /= probs.sum(axis=-1, keepdims=True)
+            probs = temper(probs, t)
         out = []
         for i in range(len(images)):
             conf = {c: float(p) for c, p in zip(CATEGORIES, probs[i])}
@@ -254,6 +252,16 @@ class Colorizer:
 
     def _predict_ab(self, analysis: Analysis, weights: dict[str, float]) -> np.ndarray:
         """Blend the chosen colorizers' predictions into one ab map (model size)."""
+        blended = self.blend(analysis, weights)
+        if self.info.get("head", "bins") == "bins":
+            return lab.annealed_mean(blended, self.temperature)
+        return blended
+
+    def blend(self, analysis: Analysis, weights: dict[str, float]) -> np.ndarray:
+        """The weighted mean of the chosen colorizers' outputs, before decoding.
+
+        Bin probabilities (H, W, Q) for the bins head, ab for regression heads.
+        """
         info = self.info
         head = info.get("head", "bins")
         blended = None
@@ -271,8 +279,6 @@ class Colorizer:
                     out = lab.net_to_ab(out)
                 blended = out * w if blended is None else blended + out * w
         assert blended is not None
-        if head == "bins":
-            return lab.annealed_mean(blended, self.temperature)
         return blended
 
 
@@ -285,6 +291,14 @@ def _lightness(image: np.ndarray) -> np.ndarray:
     elif image.shape[-1] == 1:
         image = np.repeat(image, 3, axis=-1)
     return lab.luminance(image)
+
+
+def temper(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(log p / T): the same ranking, softer (T > 1) or sharper confidences."""
+    logp = np.log(np.maximum(np.asarray(probs, np.float64), 1e-12)) / temperature
+    logp -= logp.max(axis=-1, keepdims=True)
+    q = np.exp(logp)
+    return q / q.sum(axis=-1, keepdims=True)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

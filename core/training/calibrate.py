@@ -18,21 +18,13 @@ import numpy as np
 
 from core import lab
 from core.categories import CATEGORIES
-from core.engine import Colorizer, _softmax
+from core.engine import Colorizer, temper
 from core.store import write_manifest
 from core.training.dataset import Split
 from core.training.metrics import colourfulness, psnr
 
 CLASSIFIER_TEMPERATURES = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 COLOUR_TEMPERATURES = (0.38, 0.5, 0.6, 0.75, 1.0)
-
-
-def temper(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """softmax(log p / T): the same ranking, softer (T > 1) or sharper confidences."""
-    logp = np.log(np.maximum(np.asarray(probs, np.float64), 1e-12)) / temperature
-    logp -= logp.max(axis=-1, keepdims=True)
-    q = np.exp(logp)
-    return q / q.sum(axis=-1, keepdims=True)
 
 
 def fit_classifier_temperature(
@@ -57,12 +49,7 @@ def colour_temperature_scores(
     for im in val.images:
         a = colorizer.analyze(im)
         _, weights, _ = colorizer.plan(a)
-        probs = None
-        for name, w in weights.items():
-            logits = colorizer.store.colorizer(name, colorizer.architecture).predict_on_batch(
-                a.features)[0]
-            p = _softmax(np.asarray(logits, np.float32)) * w
-            probs = p if probs is None else probs + p
+        probs = colorizer.blend(a, weights)
         truth = lab.to_float_rgb(im)
         truth_c.append(colourfulness(truth))
         outs = {t: lab.compose(a.L, lab.annealed_mean(probs, t)) for t in grid}
