@@ -179,6 +179,9 @@ class Trainer:
         self.resume = resume
         self.history: dict[str, Any] = {}
         self.started = time.perf_counter()
+        # Per split ("train", "val"): encoder outputs and gray inputs, computed once a run.
+        self._encoded: dict[str, tuple[list[np.ndarray], np.ndarray]] = {}
+        self._gray: dict[str, np.ndarray] = {}
         keras().utils.set_random_seed(settings.seed)
         set_precision(settings.mixed_precision)
         (self.run / "settings.json").write_text(json.dumps(asdict(settings), indent=2))
@@ -232,7 +235,7 @@ class Trainer:
     # -- encoder passes ----------------------------------------------------------
     def encoded(self, encoder, split: Split, key: str) -> tuple[list[np.ndarray], np.ndarray]:
         """Features and pooled head vectors of a split, computed once per run."""
-        cache = self.__dict__.setdefault("_encoded", {})
+        cache = self._encoded
         if key not in cache:
             t0 = time.perf_counter()
             cache[key] = encode(encoder, gray_inputs(split.images))
@@ -243,7 +246,7 @@ class Trainer:
     def _decoder_inputs(self, encoder, split: Split, key: str) -> Any:
         if self.s.cache_features:
             return self.encoded(encoder, split, key)[0]
-        cache = self.__dict__.setdefault("_gray", {})
+        cache = self._gray
         if key not in cache:
             cache[key] = gray_inputs(split.images)
         return cache[key]
@@ -419,7 +422,7 @@ class Trainer:
             sheet = ProgressionSheet(source.images[:: max(1, len(source) // 6)][:6],
                                      self.run / "paper_progression.jpg")
         if sheet is not None:
-            callbacks.append(_EveryN(50, lambda epoch: sheet(model, epoch)))
+            callbacks.append(_every_n_epochs(50, lambda epoch: sheet(model, epoch)))
         t0 = time.perf_counter()
         if s.paper_steps:  # the paper's schedule: random batches, 25 steps per epoch
             def batches():
@@ -477,19 +480,12 @@ class ProgressionSheet:
         Image.fromarray(sheet).save(self.path, quality=88)
 
 
-def _every_n_base():
-    return keras().callbacks.Callback
+def _every_n_epochs(n: int, fn: Callable[[int], None]):
+    """A callback calling ``fn(epoch)`` every ``n`` epochs (the paper's checkpoints, Fig. 6)."""
 
+    class EveryN(keras().callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if (epoch + 1) % n == 0:
+                fn(epoch + 1)
 
-class _EveryN:
-    """Calls ``fn(epoch)`` every ``n`` epochs (the paper's checkpoints, Fig. 6)."""
-
-    def __new__(cls, n: int, fn: Callable[[int], None]):
-        base = _every_n_base()
-
-        class EveryN(base):
-            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-                if (epoch + 1) % n == 0:
-                    fn(epoch + 1)
-
-        return EveryN()
+    return EveryN()
