@@ -266,8 +266,8 @@ def test_backbone_table_lists_unavailable_backbones(tmp_path: Path) -> None:
     result = {"backbones": {"efficientnet-lite0": {"per_category": per, "top1_error": 0.1,
                                                    "top3_error": 0.0, "parameters": 3,
                                                    "seconds": 1.0}},
-              "unavailable": {"vgg19": "no internet here"}}
-    text = render_table(result, tmp_path / "b.md", test_photos=2)
+              "unavailable": {"vgg19": "no internet here"}, "test_photos": 2}
+    text = render_table(result, tmp_path / "b.md")
     assert "| dog | 0.100 | 0.000 |" in text and "vgg19: no internet here" in text
 
 

@@ -44,7 +44,8 @@ def compare_backbones(prepared: str | Path, run_dir: str | Path,
     splits = {s: load_split(prepared, s, limit) for s in ("train", "val", "test")}
     names = names or list(BACKBONES)
     here = set(available_backbones())
-    result: dict[str, Any] = {"backbones": {}, "unavailable": {}}
+    result: dict[str, Any] = {"backbones": {}, "unavailable": {},
+                              "test_photos": len(splits["test"])}
     for name in names:
         spec = BACKBONES[name]
         if name not in here:
@@ -78,13 +79,13 @@ def compare_backbones(prepared: str | Path, run_dir: str | Path,
     return result
 
 
-def render_table(result: dict[str, Any], path: Path, test_photos: int) -> str:
+def render_table(result: dict[str, Any], path: Path) -> str:
     b = result["backbones"]
     lines = ["# Classifier backbones: the paper's Table I", "",
              f"Frozen ImageNet backbone on the gray photo (256x256), the paper's replaced top "
              f"(batch norm, dropout 0.3, dense softmax) trained on pooled features, "
-             f"{test_photos} test photos. Errors per category; the paper's VGG19 had a mean "
-             f"top-3 error of 0.47.", "",
+             f"{result['test_photos']} test photos. Errors per category; the paper's VGG19 "
+             f"had a mean top-3 error of 0.47.", "",
              "| category | " + " | ".join(f"{n} top-1 | {n} top-3" for n in b) + " |",
              "|---|" + "---:|---:|" * len(b)]
     cats = list(next(iter(b.values()))["per_category"]) if b else []

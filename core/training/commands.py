@@ -138,10 +138,7 @@ def cmd_backbones(args: argparse.Namespace) -> int:
     from core.training.backbone_table import compare_backbones, render_table
 
     result = compare_backbones(args.prepared, args.run, args.names, args.limit)
-    from core.training.dataset import load_split
-
-    n_test = len(load_split(args.prepared, "test", args.limit).labels)
-    print(render_table(result, args.report, n_test))
+    print(render_table(result, args.report))
     return 0
 
 
