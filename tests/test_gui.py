@@ -556,6 +556,26 @@ def test_gui_thread_stays_responsive_while_colorizing_a_large_photo(qtbot, windo
     assert gaps.max() < 0.100, f"GUI thread stalled {gaps.max() * 1000:.0f} ms"
 
 
+@pytest.mark.parametrize("kind", ["rgb8", "gray8", "rgb16", "float", "odd"])
+def test_qimage_holds_exact_pixels(kind: str) -> None:
+    """imaging.qimage converts straight into the QImage's buffer (no GIL-held copy)."""
+    from gui import imaging
+
+    rng = np.random.default_rng(3)
+    rgb8 = rng.integers(0, 256, (37, 53, 3), np.uint8)
+    src, want = {
+        "rgb8": (rgb8, rgb8),
+        "gray8": (rgb8[..., 0].copy(), np.repeat(rgb8[..., :1], 3, axis=-1)),
+        "rgb16": (rgb8.astype(np.uint16) * 257, rgb8),
+        "float": (rgb8.astype(np.float32) / 255.0, rgb8),
+        "odd": (rgb8[:7, :13], rgb8[:7, :13]),  # a non-contiguous view
+    }[kind]
+    image = imaging.qimage(src)
+    assert (image.width(), image.height()) == (want.shape[1], want.shape[0])
+    assert image.format() == QImage.Format.Format_RGB32
+    np.testing.assert_array_equal(_pixels(image), want)
+
+
 # --------------------------------------------------------------------------- chrome
 
 
