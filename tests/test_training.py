@@ -189,9 +189,13 @@ def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path
 
     out, _ = prepared
     models, run = tmp_path / "models", tmp_path / "run"
-    summary = run_training(out, run, TrainSettings(**PRESETS["tiny"]), out=models)
+    # With the paper's Fig. 3 net too: universal + per category, on 64 px crops.
+    settings = TrainSettings(**{**PRESETS["tiny"], "paper": True, "paper_categories": True,
+                                "paper_crop": 64})
+    summary = run_training(out, run, settings, out=models)
     assert summary["train_photos"] == 18 and summary["val_photos"] == 3
     assert summary["models"] == sorted([UNIVERSAL, *CATS])
+    assert summary["paper_models"] == sorted([UNIVERSAL, *CATS])
     for name in ("train.log", "summary.json", "history.json", "settings.json"):
         assert (run / name).is_file()
 
@@ -215,16 +219,24 @@ def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path
     assert dog.models_used == ["dog"]
     assert dog.weights == {"dog": 1.0} and dog.notes == []
 
-    # The MSE baseline (the paper's loss) joins a models folder for evaluation.
-    both = assemble_models(run, tmp_path / "eval_models", architectures=("tinct", "mse"))
+    # The baselines join a models folder for evaluation: the MSE decoder (universal
+    # only) and the paper's net (universal + categories, trained on crops, run at 256).
+    both = assemble_models(run, tmp_path / "eval_models",
+                           architectures=("tinct", "mse", "paper"))
     mse = Colorizer(both.parent, architecture="mse")
     assert mse.info["head"] == "regression"
     m = mse.colorize(photo, category="dog")
     assert m.models_used == [UNIVERSAL] and m.notes and m.rgb.shape == r.rgb.shape
+    paper = Colorizer(both.parent, architecture="paper")
+    assert set(paper.store.colorizers("paper")) == {UNIVERSAL, *CATS}
+    p = paper.colorize(photo, category="dog")
+    assert p.models_used == ["dog"] and p.rgb.shape == r.rgb.shape
+    assert history["paper_dog"]["image_steps"] > 0
 
     # Calibration writes both temperatures into the manifest, and the engine uses them.
     from core.training.calibrate import calibrate
     from core.training.evaluate import evaluate, render_report
+    from core.training.pipeline import add_baselines
 
     val = load_split(out, "val")
     cal = calibrate(models, val, val, log=lambda _: None)
@@ -232,11 +244,23 @@ def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path
     assert manifest["classifier"]["temperature"] == cal["classifier_temperature"]
     assert manifest["colorizers"]["tinct"]["temperature"] == cal["colour_temperature"]
 
+    # A run's baselines added to a copy of a calibrated folder keep its calibration.
+    shipped = shutil.copytree(models, tmp_path / "shipped_plus_paper")
+    add_baselines(shipped, run, ("paper",))
+    plus = json.loads((shipped / "manifest.json").read_text())
+    assert plus["colorizers"]["tinct"] == manifest["colorizers"]["tinct"]
+    assert plus["classifier"]["temperature"] == cal["classifier_temperature"]
+    assert set(plus["colorizers"]["paper"]["models"]) == {UNIVERSAL, *CATS}
+    with pytest.raises(FileNotFoundError, match="no mse_universal"):
+        add_baselines(shipped, tmp_path, ("mse",))
+
     # The evaluation report has every variant, per category, and the classifier table.
     result = evaluate(test, both.parent, sheet_dir=tmp_path / "figures", log=lambda _: None)
     variants = result["variants"]
     assert {"gray", "universal", "true category", "hard routing", "soft routing",
-            "wrong category", "mse (universal)"} <= set(variants)
+            "wrong category", "mse (universal)", "paper (universal)",
+            "paper (true category)", "paper (soft routing)"} <= set(variants)
+    assert "mse (soft routing)" not in variants  # no category models to route between
     assert variants["gray"]["overall"]["colourfulness"] == pytest.approx(0.0, abs=1e-3)
     assert set(result["classifier"]["per_category"]) == {CATEGORIES[k] for k in test.labels}
     text = render_report(result, tmp_path / "results.md")
@@ -257,6 +281,34 @@ def test_progression_sheet_adds_a_row_per_checkpoint(tmp_path: Path) -> None:
     sheet(model, 100)
     with Image.open(tmp_path / "progression.jpg") as im:
         assert im.size == (2 * 64, 3 * 64)  # truth + two checkpoints
+
+
+def test_lab_batches_are_random_crops_with_matching_targets() -> None:
+    """The paper net's batches: L and ab of the same (cropped, maybe mirrored) window."""
+    from core import lab
+    from core.training.train import lab_batches
+
+    images = np.stack([cv2.resize(im, (64, 64), interpolation=cv2.INTER_AREA)
+                       for im in (data.astronaut(), data.chelsea(), data.coffee())])
+    batches = lab_batches(images, batch=2, crop=32, flips=True, seed=5)
+    assert len(batches) == 1  # one pass: 3 photos, whole batches of 2
+    x, y = batches[0]
+    assert x.shape == (2, 32, 32, 1) and y.shape == (2, 32, 32, 2)
+    again = lab_batches(images, batch=2, crop=32, flips=True, seed=5)[0]
+    np.testing.assert_array_equal(x, again[0])  # a seed gives the same batches
+    for L, ab in zip(x, y):
+        rgb = lab.compose(L[..., 0] * lab.L_SCALE, ab)
+        found = False  # the pair recomposes to some 32 px window of a photo (or its mirror)
+        for im in images:
+            for view in (im, im[:, ::-1]):
+                for top in range(33):
+                    for left in range(33):
+                        win = lab.to_float_rgb(view[top:top + 32, left:left + 32])
+                        if np.abs(win - rgb).max() < 2 / 255:
+                            found = True
+        assert found
+    paper_schedule = lab_batches(images, batch=2, steps=25)
+    assert len(paper_schedule) == 25 and paper_schedule[24][0].shape == (2, 64, 64, 1)
 
 
 def test_backbone_table_lists_unavailable_backbones(tmp_path: Path) -> None:

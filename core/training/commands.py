@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from core.categories import CATEGORIES
+from core.training.pipeline import STAGES  # no Keras import: cheap for --help
 
 PRESETS = {
     # 2 CPU cores, about an hour: cached frozen features, no flips, short schedules.
@@ -16,7 +17,8 @@ PRESETS = {
     # One H100/H200 under JAX: encoder in every step, bf16, flips, longer schedules.
     "gpu": dict(cache_features=False, flips=True, universal_epochs=24, category_epochs=15,
                 batch_size=128, mixed_precision=True, paper=True, paper_epochs=12,
-                paper_batch=64, mse_baseline=True, mse_epochs=12),
+                paper_batch=64, paper_categories=True, paper_category_epochs=15,
+                mse_baseline=True, mse_epochs=12),
     # Seconds: a smoke test of the whole pipeline.
     "tiny": dict(cache_features=True, flips=False, universal_epochs=1, category_epochs=1,
                  classifier_epochs=2, batch_size=8, min_photos=4, widths=(16, 16, 16, 16),
@@ -48,6 +50,13 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--paper", action="store_true", help="also train the paper's Fig. 3 net")
     t.add_argument("--schedule", choices=("default", "paper"), default="default",
                    help="paper: Adam, 500 epochs x 25 steps x batch 25, sheet every 50")
+    t.add_argument("--paper-categories", action="store_true",
+                   help="with --paper: also one Fig. 3 model per category (from the universal)")
+    t.add_argument("--paper-category-epochs", type=int)
+    t.add_argument("--paper-crop", type=int, metavar="PX",
+                   help="train the Fig. 3 net on random crops of this side (CPU: 128)")
+    t.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
+                   help="run only these stages (e.g. paper, into a run that has the rest)")
     t.add_argument("--limit", type=int, help="at most this many photos per category")
     t.add_argument("--no-resume", action="store_true", help="start every stage afresh")
     t.add_argument("--time-budget", type=float,
@@ -79,6 +88,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--limit", type=int, help="at most this many test photos per category")
     e.add_argument("--update-manifest", action="store_true",
                    help="write the metrics into the models' manifest")
+    e.add_argument("--baselines", type=Path, metavar="RUN",
+                   help="a training run whose baseline colorizers (paper, mse) are measured "
+                        "beside the models (in a temporary copy of the models folder)")
     e.set_defaults(func=cmd_evaluate)
 
 
@@ -110,15 +122,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         settings.min_photos = args.min_photos
     if args.categories:
         settings.categories = tuple(args.categories)
-    if args.paper:
+    if args.paper or args.paper_categories:
         settings.paper = True
+    if args.paper_categories:
+        settings.paper_categories = True
+    if args.paper_category_epochs is not None:
+        settings.paper_category_epochs = args.paper_category_epochs
+    if args.paper_crop is not None:
+        settings.paper_crop = args.paper_crop
     if args.schedule == "paper":
         paper_schedule(settings)
     if args.time_budget is not None:
         settings.time_budget = args.time_budget
     settings.extra["preset"] = args.preset
     summary = run_training(args.prepared, args.run, settings, out=args.out,
-                           limit=args.limit, resume=not args.no_resume)
+                           limit=args.limit, resume=not args.no_resume,
+                           stages=tuple(args.stages))
     print(json.dumps(summary, indent=1))
     return 0
 
@@ -143,8 +162,27 @@ def cmd_backbones(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.training.evaluate import run_evaluation
+    import shutil
+    import tempfile
 
-    run_evaluation(args.prepared, args.models, args.report, runs=args.runs, limit=args.limit,
-                   update_manifest=args.update_manifest)
+    from core.store import models_dir_from_env
+    from core.training.evaluate import run_evaluation
+    from core.training.pipeline import BASELINES, add_baselines
+
+    if not args.baselines:
+        run_evaluation(args.prepared, args.models, args.report, runs=args.runs,
+                       limit=args.limit, update_manifest=args.update_manifest)
+        return 0
+    if args.update_manifest:
+        raise SystemExit("--update-manifest and --baselines: the metrics would land in a "
+                         "temporary copy; run them separately")
+    archs = tuple(a for a in BASELINES if (args.baselines / f"{a}_universal.keras").is_file())
+    if not archs:
+        raise SystemExit(f"{args.baselines}: no baseline models (mse_universal.keras, "
+                         "paper_universal.keras) in this run")
+    with tempfile.TemporaryDirectory(prefix="tinct-eval-") as tmp:
+        models = Path(tmp) / "models"
+        shutil.copytree(args.models or models_dir_from_env(), models)
+        add_baselines(models, args.baselines, archs)
+        run_evaluation(args.prepared, models, args.report, runs=args.runs, limit=args.limit)
     return 0

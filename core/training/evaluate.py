@@ -53,10 +53,6 @@ def _variants(c: Colorizer) -> dict[str, Variant]:
     return v
 
 
-def _extra_same_encoder(c: Colorizer) -> Variant:
-    return lambda a, y, im: c.render_with(a, {UNIVERSAL: 1.0})
-
-
 def _extra_universal(c: Colorizer) -> Variant:
     return lambda a, y, im: c.render_with(c.analyze(im), {UNIVERSAL: 1.0})
 
@@ -92,7 +88,12 @@ def evaluate(
         if arch != c.architecture:
             other = Colorizer(models_dir, architecture=arch)
             other._store = c.store  # same encoder and classifier: reuse the analysis
-            variants[f"{arch} (universal)"] = _extra_same_encoder(other)
+            theirs = _variants(other)
+            kinds = ["universal"]
+            if len(c.store.colorizers(arch)) > 1:  # it has category models too
+                kinds += ["true category", "soft routing"]
+            for kind in kinds:
+                variants[f"{arch} ({kind})"] = theirs[kind]
     extras = {name: Colorizer(path) for name, path in (extra_models or {}).items()}
     for name, ec in extras.items():
         variants[f"{name} (universal)"] = _extra_universal(ec)

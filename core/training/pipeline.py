@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict
@@ -15,6 +16,9 @@ from core.store import save_model, write_manifest
 from core.training.dataset import load_split
 from core.training.train import Trainer, TrainSettings, build_encoder, set_precision
 
+#: The stages of a run, in order. "tinct" needs the classifier's encoder pass.
+STAGES = ("classifier", "tinct", "mse", "paper")
+
 
 def run_training(
     prepared: str | Path,
@@ -23,8 +27,14 @@ def run_training(
     out: str | Path | None = None,
     limit: int | None = None,
     resume: bool = True,
+    stages: tuple[str, ...] = STAGES,
 ) -> dict[str, Any]:
-    """Train every model of a run; with ``out``, also write a usable models folder."""
+    """Train every model of a run; with ``out``, also write a usable models folder.
+
+    ``stages`` narrows the run (e.g. only "paper" to add the paper's network to
+    a run whose other models exist): "mse" and "paper" also need their switch
+    in ``settings``.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     logfile = (run_dir / "train.log").open("a", encoding="utf-8")
@@ -43,22 +53,31 @@ def run_training(
     log(f"data: {len(train)} train, {len(val)} val photos")
     if len(train) == 0:
         raise SystemExit(f"{prepared}: no training photos (run `prepare` first)")
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown stages {sorted(unknown)}; the stages are {', '.join(STAGES)}")
     trainer = Trainer(run_dir, settings, log=log, resume=resume)
     set_precision(settings.mixed_precision)
-    encoder = build_encoder()
-    _, pooled = trainer.encoded(encoder, train, "train")
-    val_pooled = (trainer.encoded(encoder, val, "val")[1], val.labels) if len(val) else None
-    trainer.train_classifier(pooled, train.labels, val_pooled)
-    trainer.save_history()
-    colorizers = trainer.train_colorizers(encoder, train, val if len(val) else None)
-    trainer.save_history()
-    if settings.mse_baseline and not trainer.out_of_time("mse_universal"):
-        trainer.train_colorizers(encoder, train, val if len(val) else None, prefix="mse",
+    val_or_none = val if len(val) else None
+    colorizers: dict[str, Any] = {}
+    if {"classifier", "tinct", "mse"} & set(stages):
+        encoder = build_encoder()
+    if "classifier" in stages:
+        _, pooled = trainer.encoded(encoder, train, "train")
+        val_pooled = (trainer.encoded(encoder, val, "val")[1], val.labels) if len(val) else None
+        trainer.train_classifier(pooled, train.labels, val_pooled)
+        trainer.save_history()
+    if "tinct" in stages:
+        colorizers = trainer.train_colorizers(encoder, train, val_or_none)
+        trainer.save_history()
+    if "mse" in stages and settings.mse_baseline and not trainer.out_of_time("mse_universal"):
+        trainer.train_colorizers(encoder, train, val_or_none, prefix="mse",
                                  head="regression", universal_epochs=settings.mse_epochs,
                                  categories=False)
         trainer.save_history()
-    if settings.paper and not trainer.out_of_time("paper_universal"):
-        trainer.train_paper(train, val)
+    paper: dict[str, Path] = {}
+    if "paper" in stages and settings.paper and not trainer.out_of_time("paper_universal"):
+        paper = trainer.train_paper(train, val_or_none)
         trainer.save_history()
     summary = {
         "device": device_name(),
@@ -67,6 +86,7 @@ def run_training(
         "train_photos": len(train),
         "val_photos": len(val),
         "models": sorted(colorizers),
+        "paper_models": sorted(paper),
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     log(f"finished in {summary['seconds']} s")
@@ -74,6 +94,48 @@ def run_training(
         assemble_models(run_dir, out, settings, summary)
         log(f"models folder written: {out}")
     return summary
+
+
+#: Colorizers kept for comparison, not shipped: name -> (network, what it reads).
+BASELINES = {"mse": ("tinct-decoder", "features"), "paper": ("paper-fig3", "L")}
+
+
+def baseline_entry(run_dir: Path, out: Path, arch: str) -> dict[str, Any] | None:
+    """Copy a run's ``<arch>_*.keras`` models into ``out``; their manifest entry.
+
+    None when the run has no universal model of that architecture.
+    """
+    network, reads = BASELINES[arch]
+    if not (run_dir / f"{arch}_{UNIVERSAL}.keras").is_file():
+        return None
+    models = {}
+    for name in (UNIVERSAL, *CATEGORIES):
+        src = run_dir / f"{arch}_{name}.keras"
+        if src.is_file():
+            tmp = out / f".{src.name}.tmp"
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, out / src.name)
+            models[name] = {"file": src.name, "metrics": {}}
+    return {"architecture": network, "head": "regression", "input": reads, "models": models}
+
+
+def add_baselines(models_dir: str | Path, run_dir: str | Path,
+                  architectures: tuple[str, ...]) -> Path:
+    """Add a run's baseline colorizers to an existing models folder (for evaluation).
+
+    The folder keeps its own encoder, classifier, calibration and default
+    colorizers, so the baselines are measured beside exactly what ships.
+    """
+    models_dir, run_dir = Path(models_dir), Path(run_dir)
+    manifest = json.loads((models_dir / "manifest.json").read_text())
+    for arch in architectures:
+        entry = baseline_entry(run_dir, models_dir, arch)
+        if entry is None:
+            raise FileNotFoundError(f"{run_dir}: no {arch}_{UNIVERSAL}.keras in this run")
+        manifest["colorizers"][arch] = entry
+    for key in ("format", "categories"):
+        manifest.pop(key, None)
+    return write_manifest(models_dir, manifest)
 
 
 def assemble_models(
@@ -114,18 +176,11 @@ def assemble_models(
             "models": models,
         }
     }
-    # Baselines with a universal model only: (architecture, network, what it reads).
-    baselines = (("mse", "tinct-decoder", "features"), ("paper", "paper-fig3", "L"))
-    for arch, network, reads in baselines:
-        src = run_dir / f"{arch}_{UNIVERSAL}.keras"
-        if arch in architectures and src.is_file():
-            shutil.copyfile(src, out / src.name)
-            colorizers[arch] = {
-                "architecture": network,
-                "head": "regression",
-                "input": reads,
-                "models": {UNIVERSAL: {"file": src.name, "metrics": {}}},
-            }
+    for arch in architectures:
+        if arch in BASELINES:
+            entry = baseline_entry(run_dir, out, arch)
+            if entry is not None:
+                colorizers[arch] = entry
     manifest = {
         "input_size": 256,
         "encoder": {

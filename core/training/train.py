@@ -54,6 +54,9 @@ class TrainSettings:
     paper_epochs: int = 20
     paper_steps: int | None = None  # paper schedule: 25 steps per epoch
     paper_batch: int = 32
+    paper_categories: bool = False  # and one Fig. 3 model per category (from the universal)
+    paper_category_epochs: int = 10
+    paper_crop: int | None = None  # train on random crops of this side (CPU: 128 is 4x cheaper)
     mse_baseline: bool = False  # also a universal decoder with the paper's MSE loss
     mse_epochs: int = 10
     time_budget: float | None = None  # seconds: later optional stages are skipped past it
@@ -155,6 +158,53 @@ def feature_batches(x: list[np.ndarray], y: np.ndarray, batch: int, shuffle: boo
                 self.order = self.rng.permutation(len(y))
 
     return FeatureBatches()
+
+
+def lab_batches(images: np.ndarray, batch: int, crop: int | None = None, flips: bool = True,
+                steps: int | None = None, seed: int = 0):
+    """uint8 photos served as (L, ab) batches for the paper's network, made per batch.
+
+    Precomputing float L and ab for 8,258 photos takes 6 GB (12 GB with
+    mirrors); per batch it is a few milliseconds. Random crops (``crop``) keep
+    the photos' scale, so a net trained on 128 px crops runs unchanged at 256.
+    With ``steps``, an epoch is that many random batches (the paper's schedule);
+    otherwise one shuffled pass.
+    """
+    k = keras()
+    n, h, w = images.shape[:3]
+    side = crop or h
+
+    class LabBatches(k.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(n)
+
+        def __len__(self) -> int:
+            return steps or max(1, n // batch)
+
+        def __getitem__(self, i: int):
+            if steps:
+                idx = self.rng.choice(n, batch, replace=False)
+            else:
+                idx = self.order[i * batch : (i + 1) * batch]
+            x = np.empty((len(idx), side, side, 1), np.float32)
+            y = np.empty((len(idx), side, side, 2), np.float32)
+            for j, src in enumerate(idx):
+                top = int(self.rng.integers(0, h - side + 1))
+                left = int(self.rng.integers(0, w - side + 1))
+                im = images[src, top : top + side, left : left + side]
+                if flips and self.rng.random() < 0.5:
+                    im = im[:, ::-1]
+                im = np.ascontiguousarray(im)
+                x[j, ..., 0] = lab.l_to_net(lab.luminance(im))
+                y[j] = lab.rgb_to_lab(im)[..., 1:]
+            return x, y
+
+        def on_epoch_end(self) -> None:
+            self.order = self.rng.permutation(n)
+
+    return LabBatches()
 
 
 def _jit() -> bool | str:
@@ -390,19 +440,14 @@ class Trainer:
 
     # -- the paper's network ---------------------------------------------------
     def train_paper(self, train: Split, val: Split | None = None,
-                    sheet: Callable[[Any, int], None] | None = None) -> Path:
-        """Fig. 3 network, Adam + MSE, as a universal model (optionally the paper's schedule)."""
+                    sheet: Callable[[Any, int], None] | None = None) -> dict[str, Path]:
+        """Fig. 3 network, Adam + MSE: a universal model, then (``paper_categories``) one
+        per category fine-tuned from it (the paper trained each from scratch, which
+        needs ~300k image steps a category: GPU hours, not our budget)."""
         k = keras()
         s = self.s
-        path = self.run / "paper_universal.keras"
-        if self.resume and path.is_file():
-            self.log("paper_universal: finished earlier, reloaded")
-            return path
-        x = lightness_inputs(train.images)
-        y = ab_targets(train.images, stride=1)
-        if s.flips:
-            x, y = with_flips(x, y)
-        model = build_paper_colorizer()
+        side = s.paper_crop or train.images.shape[1]
+        model = build_paper_colorizer(side)
         scale = 1.0 / lab.AB_SCALE
         ops = k.ops
 
@@ -410,38 +455,61 @@ class Trainer:
             return ops.mean(ops.square(ops.cast(y_true, "float32") * scale
                                        - ops.cast(y_pred, "float32")), axis=(1, 2, 3))
 
-        n = _trim(len(y), s.paper_batch)
-        steps_per_epoch = s.paper_steps or n // s.paper_batch
         model.compile(optimizer=k.optimizers.Adam(1e-3), loss=mse, jit_compile=_jit())
-        ckpt = self.run / "checkpoints" / "paper_universal"
-        ckpt.parent.mkdir(exist_ok=True)
-        start = _resume_point(ckpt, model) if self.resume else 0
-        callbacks = [_checkpoint_callback(ckpt)]
+        callbacks = []
         if sheet is None and s.paper_steps:  # the paper's schedule: Fig. 6 every 50 epochs
             source = val if val is not None and len(val) else train
             sheet = ProgressionSheet(source.images[:: max(1, len(source) // 6)][:6],
                                      self.run / "paper_progression.jpg")
         if sheet is not None:
-            callbacks.append(_every_n_epochs(50, lambda epoch: sheet(model, epoch)))
+            # The sheet colours full 256 px photos: a same-weights copy at that size.
+            def draw(epoch: int) -> None:
+                full = build_paper_colorizer(256)
+                full.set_weights(model.get_weights())
+                sheet(full, epoch)
+            callbacks.append(_every_n_epochs(50, draw))
+        out = {UNIVERSAL: self._fit_paper(f"paper_{UNIVERSAL}", model, train.images,
+                                          s.paper_epochs, callbacks, s.seed)}
+        if not s.paper_categories:
+            return out
+        universal = model.get_weights()
+        for cat in self.own_categories(train):
+            if self.out_of_time(f"paper_{cat}"):
+                continue
+            model.set_weights(universal)
+            _reset_optimizer(model, s.category_lr)
+            out[cat] = self._fit_paper(f"paper_{cat}", model, train.of_category(cat).images,
+                                       s.paper_category_epochs, [],
+                                       s.seed + 1 + CATEGORIES.index(cat))
+        return out
+
+    def _fit_paper(self, name: str, model, images: np.ndarray, epochs: int,
+                   callbacks: list, seed: int) -> Path:
+        """Fit the paper's net on ``images`` (or reload it when finished earlier)."""
+        s = self.s
+        path = self.run / f"{name}.keras"
+        if self.resume and path.is_file():
+            self.log(f"{name}: finished earlier, reloaded")
+            model.set_weights(keras().saving.load_model(path, compile=False).get_weights())
+            return path
+        ckpt = self.run / "checkpoints" / name
+        ckpt.parent.mkdir(exist_ok=True)
+        start = _resume_point(ckpt, model) if self.resume else 0
+        data = lab_batches(images, s.paper_batch, s.paper_crop, s.flips, s.paper_steps,
+                           seed=seed)
+        self.log(f"{name}: {len(images)} photos, {len(data)} steps x {epochs} epochs of "
+                 f"{s.paper_batch} at {s.paper_crop or images.shape[1]} px")
         t0 = time.perf_counter()
-        if s.paper_steps:  # the paper's schedule: random batches, 25 steps per epoch
-            def batches():
-                rng = np.random.default_rng(s.seed)
-                while True:
-                    idx = rng.choice(n, s.paper_batch, replace=False)
-                    yield x[idx], y[idx]
-            hist = model.fit(batches(), steps_per_epoch=steps_per_epoch, epochs=s.paper_epochs,
-                             initial_epoch=start, verbose=2, callbacks=callbacks)
-        else:
-            hist = model.fit(x[:n], y[:n], batch_size=s.paper_batch, epochs=s.paper_epochs,
-                             initial_epoch=start, shuffle=True, verbose=2, callbacks=callbacks)
+        hist = model.fit(data, epochs=epochs, initial_epoch=start, verbose=2,
+                         callbacks=[_checkpoint_callback(ckpt), *callbacks])
         secs = time.perf_counter() - t0
-        samples = steps_per_epoch * s.paper_batch * (s.paper_epochs - start)
-        self.history["paper_universal"] = {
+        samples = len(data) * s.paper_batch * (epochs - start)
+        self.history[name] = {
             **{k2: [float(v) for v in vals] for k2, vals in hist.history.items()},
-            "seconds": secs, "samples_per_second": samples / max(secs, 1e-9)}
-        self.log(f"paper_universal: {samples / max(secs, 1e-9):.0f} samples/s")
-        self._save_float32(model, path, build_paper_colorizer)
+            "seconds": secs, "samples_per_second": samples / max(secs, 1e-9),
+            "image_steps": len(data) * s.paper_batch * epochs}
+        self.log(f"{name}: {samples / max(secs, 1e-9):.1f} samples/s")
+        self._save_float32(model, path, lambda: build_paper_colorizer(256, name=name))
         return path
 
     def save_history(self) -> None:
