@@ -93,6 +93,14 @@ def is_photo_file(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith(".")
 
 
+def _inside(path: Path, folder: Path, src: Path) -> bool:
+    """Whether ``path`` lies in ``folder`` and ``folder`` is a sub-folder of ``src``:
+    an output folder inside the input folder holds results of an earlier run, not
+    photos to colour again."""
+    folder, src = folder.resolve(), src.resolve()
+    return folder != src and folder.is_relative_to(src) and path.resolve().is_relative_to(folder)
+
+
 def plan_jobs(
     inputs: Sequence[str | Path],
     output_dir: str | Path,
@@ -113,8 +121,10 @@ def plan_jobs(
         src = Path(raw)
         if src.is_dir():
             walker: Iterable[Path] = src.rglob("*") if recursive else src.iterdir()
-            files = sorted(p for p in walker if p.is_file() and is_photo_file(p))
-            pairs = [(p, out_root / src.name / p.parent.relative_to(src)) for p in files]
+            mirror = out_root / src.name
+            files = sorted(p for p in walker if p.is_file() and is_photo_file(p)
+                           and not _inside(p, mirror, src))
+            pairs = [(p, mirror / p.parent.relative_to(src)) for p in files]
         elif src.exists():
             pairs = [(src, out_root)]
         else:

@@ -255,6 +255,19 @@ def test_folders_are_mirrored_recursively_only_when_asked(tmp_path: Path) -> Non
         "album/a_color.png", "album/sub/b_color.jpg", "album/sub/deeper/c_color.tif"}
 
 
+def test_an_output_folder_inside_the_input_folder_is_not_read_again(tmp_path: Path) -> None:
+    """A second recursive run into album/out must not colour album/out/album/*_color."""
+    tree = tmp_path / "album"
+    for rel in ("a.png", "sub/b.jpg", "out/album/a_color.png", "out/album/sub/b_color.jpg"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(b"x")
+    jobs, _ = plan_jobs([tree], tree / "out", lambda p: "png", recursive=True)
+    assert sorted(j.input.relative_to(tree).as_posix() for j in jobs) == ["a.png", "sub/b.jpg"]
+    # Outputs beside the originals' folder (not inside it) leave the tree alone.
+    beside, _ = plan_jobs([tree], tmp_path, lambda p: "png", recursive=True)
+    assert len(beside) == 4
+
+
 def test_same_stem_inputs_do_not_collide(tmp_path: Path) -> None:
     for name in ("photo.jpg", "photo.png", "photo.bmp"):
         (tmp_path / name).write_bytes(b"x")
