@@ -263,8 +263,10 @@ def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path
     assert "mse (soft routing)" not in variants  # no category models to route between
     assert variants["gray"]["overall"]["colourfulness"] == pytest.approx(0.0, abs=1e-3)
     assert set(result["classifier"]["per_category"]) == {CATEGORIES[k] for k in test.labels}
+    assert set(result["baselines"]) == {"mse", "paper"}
+    assert "64 px crops" in result["baselines"]["paper"]  # how it was trained, from the run
     text = render_report(result, tmp_path / "results.md")
-    assert "| soft routing |" in text and "Table I" in text
+    assert "| soft routing |" in text and "Table I" in text and "**paper**: " in text
     assert (tmp_path / "figures" / "columns.txt").is_file()
 
 

@@ -133,7 +133,10 @@ def evaluate(
                 sheets[start + i] = [truth[i]] + [outs[n][i] for n in names]
         done = min(start + batch, len(test))
         log(f"evaluated {done}/{len(test)} photos ({time.perf_counter() - t0:.0f} s)")
-    return _summarise(test, names, rows, np.array(truth_colour), probs, sheets, sheet_dir)
+    result = _summarise(test, names, rows, np.array(truth_colour), probs, sheets, sheet_dir)
+    result["baselines"] = {a: c.store.colorizer_info(a).get("note", "")
+                           for a in c.store.architectures if a != c.architecture}
+    return result
 
 
 def _sheet_indices(test: Split, per_category: int = 2) -> set[int]:
@@ -214,6 +217,10 @@ def render_report(result: dict[str, Any], path: Path, sheet_rel: str = "figures"
         o = d["overall"]
         lines.append(f"| {n} | {o['psnr']:.2f} | {o['ab_mse']:.1f} | {o['colourfulness']:.1f} "
                      f"| {o['colourfulness_ratio']:.2f} | {o['imagenet_agree']:.3f} |")
+    if result.get("baselines"):
+        lines += ["", "Baselines (not the default): "
+                  + "; ".join(f"**{a}**: {note}" for a, note in result["baselines"].items()),
+                  ]
     cats = list(next(iter(v.values()))["per_category"])
     for metric, fmt in (("psnr", "{:.2f}"), ("colourfulness_ratio", "{:.2f}"),
                         ("imagenet_agree", "{:.2f}"), ("ab_mse", "{:.0f}")):

@@ -10,6 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.backend import device_name, keras
 from core.categories import CATEGORIES, UNIVERSAL
 from core.store import save_model, write_manifest
@@ -96,8 +98,12 @@ def run_training(
     return summary
 
 
-#: Colorizers kept for comparison, not shipped: name -> (network, what it reads).
-BASELINES = {"mse": ("tinct-decoder", "features"), "paper": ("paper-fig3", "L")}
+#: Colorizers kept for comparison, not shipped: name -> (network, what it reads, what it is).
+BASELINES = {
+    "mse": ("tinct-decoder", "features", "the default decoder with the paper's MSE loss"),
+    "paper": ("paper-fig3", "L", "the paper's Fig. 3 network, MSE; category models "
+              "fine-tuned from the universal one"),
+}
 
 
 def baseline_entry(run_dir: Path, out: Path, arch: str) -> dict[str, Any] | None:
@@ -105,7 +111,7 @@ def baseline_entry(run_dir: Path, out: Path, arch: str) -> dict[str, Any] | None
 
     None when the run has no universal model of that architecture.
     """
-    network, reads = BASELINES[arch]
+    network, reads, _ = BASELINES[arch]
     if not (run_dir / f"{arch}_{UNIVERSAL}.keras").is_file():
         return None
     models = {}
@@ -116,7 +122,31 @@ def baseline_entry(run_dir: Path, out: Path, arch: str) -> dict[str, Any] | None
             shutil.copyfile(src, tmp)
             os.replace(tmp, out / src.name)
             models[name] = {"file": src.name, "metrics": {}}
-    return {"architecture": network, "head": "regression", "input": reads, "models": models}
+    return {"architecture": network, "head": "regression", "input": reads, "models": models,
+            "note": baseline_note(run_dir, arch)}
+
+
+def baseline_note(run_dir: Path, arch: str) -> str:
+    """How a run trained its ``arch`` models, in one line (for the evaluation report)."""
+    def read(name: str) -> dict[str, Any]:
+        path = run_dir / name
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    history, settings, summary = read("history.json"), read("settings.json"), read("summary.json")
+    stages = {k: v for k, v in history.items() if k.startswith(f"{arch}_") and "seconds" in v}
+    what = BASELINES[arch][2]
+    if not stages:
+        return f"{what}; trained by run {run_dir.name}"
+    steps = {k: v.get("image_steps") or len(v.get("loss", [])) for k, v in stages.items()}
+    secs = sum(v["seconds"] for v in stages.values())
+    others = [v for k, v in steps.items() if k != f"{arch}_{UNIVERSAL}"]
+    note = (f"{what}; run {run_dir.name} on {summary.get('device', '?')}, {secs / 60:.0f} min: "
+            f"universal {steps.get(f'{arch}_{UNIVERSAL}', '?')} image steps")
+    if others:
+        note += f", {len(others)} category models ~{int(np.median(others))} image steps each"
+    if arch == "paper" and settings.get("paper_crop"):
+        note += f", on {settings['paper_crop']} px crops"
+    return note
 
 
 def add_baselines(models_dir: str | Path, run_dir: str | Path,
