@@ -33,7 +33,14 @@ from gui import icons
 from gui.batch_dialog import BatchDialog
 from gui.canvas import CompareCanvas
 from gui.dialogs import ShortcutsDialog, about
-from gui.panels import CategoryPanel, ConfidencePanel, ExportPanel, separator, title
+from gui.panels import (
+    CategoryPanel,
+    ConfidencePanel,
+    ExportPanel,
+    separator,
+    title,
+    took,
+)
 from gui.session import Models, PhotoItem, Session, State
 from gui.settings import Settings
 from gui.thumbnails import ThumbnailStrip
@@ -367,7 +374,7 @@ class MainWindow(QMainWindow):
             return f"{item.name}\nFailed: {item.error}"
         if item.state is State.DONE:
             used = title(item.used_category) if item.used_category else ""
-            return f"{item.name}\nDone: {used} ({item.seconds:.1f} s)"
+            return f"{item.name}\nDone: {used} ({took(item.seconds)})"
         if item.state is State.WORKING:
             return f"{item.name}\nColorizing…"
         waiting = "" if self.session.models_ready else " (waiting for the models)"

@@ -35,6 +35,11 @@ from core.export import ExportOptions
 from gui import theme
 from gui.settings import Settings
 
+
+def took(seconds: float) -> str:
+    """How long a step took, readable at both ends: '85 ms', '1.4 s'."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 0.995 else f"{seconds:.1f} s"
+
 #: How the category statuses read in tooltips.
 STATUS_TIPS = {
     "own model": "Coloured by a model trained on {cat} photos.",
@@ -310,7 +315,7 @@ class CategoryPanel(QWidget):
     def show_models(self, weights: dict[str, float], notes: list[str], seconds: float) -> None:
         if weights:
             used = ", ".join(f"{title(m)} {w:.0%}" for m, w in weights.items())
-            self.info.setText(f"Coloured by: {used}  ·  {seconds:.1f} s")
+            self.info.setText(f"Coloured by: {used}  ·  {took(seconds)}")
         else:
             self.info.setText("")
         self.note.setText("\n".join(n[:1].upper() + n[1:] for n in notes))

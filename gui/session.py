@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QThread, Signal
 from PySide6.QtGui import QImage
 
 from gui import imaging
+from gui.panels import took
 from gui.workers import (
     BACKGROUND,
     NORMAL,
@@ -444,7 +445,7 @@ class Session(QObject):
         self._touch(item.id)
         self._evict()
         self.item_changed.emit(item.id)
-        self.message.emit(f"Colorized {item.name} in {done.seconds:.1f} s")
+        self.message.emit(f"Colorized {item.name} in {took(done.seconds)}")
         self._pump()
 
     def _on_colorize_failed(self, item_id: int, generation: int, message: str) -> None:

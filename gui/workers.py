@@ -14,6 +14,7 @@ import itertools
 import logging
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -241,6 +242,7 @@ class InferenceWorker(JobQueueWorker):
     def _colorize(self, job: ColorizeJob) -> None:
         from core.store import ModelStoreError
 
+        t0 = time.perf_counter()
         try:
             analysis = job.analysis
             if analysis is None:
@@ -256,10 +258,11 @@ class InferenceWorker(JobQueueWorker):
                 models_used=result.models_used,
                 weights=result.weights,
                 notes=result.notes,
-                seconds=result.seconds,
+                seconds=0.0,
                 frames=imaging.frames(rgb8),
                 thumb=imaging.thumbnail(rgb8),
             )
+            done.seconds = time.perf_counter() - t0  # analysis + render + display images
         except ModelStoreError as exc:
             self.colorize_failed.emit(job.item_id, job.generation, f"{job.name}: {exc}")
             return

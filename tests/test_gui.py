@@ -556,6 +556,13 @@ def test_gui_thread_stays_responsive_while_colorizing_a_large_photo(qtbot, windo
     assert gaps.max() < 0.100, f"GUI thread stalled {gaps.max() * 1000:.0f} ms"
 
 
+def test_times_read_well_at_both_ends() -> None:
+    from gui.panels import took
+
+    assert (took(0.0004), took(0.085), took(0.9949)) == ("0 ms", "85 ms", "995 ms")
+    assert (took(0.996), took(1.44), took(12.0)) == ("1.0 s", "1.4 s", "12.0 s")
+
+
 @pytest.mark.parametrize("kind", ["rgb8", "gray8", "rgb16", "float", "odd"])
 def test_qimage_holds_exact_pixels(kind: str) -> None:
     """imaging.qimage converts straight into the QImage's buffer (no GIL-held copy)."""
