@@ -166,10 +166,15 @@ class ModelStore:
 
 
 def write_manifest(root: str | Path, manifest: dict[str, Any]) -> Path:
-    """Write the manifest atomically (temp file + rename)."""
+    """Write the manifest atomically (temp file + rename).
+
+    The format version and the category list are always this code's: a
+    manifest read back, changed and written again need not strip them first.
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    manifest = {"format": FORMAT_VERSION, "categories": list(CATEGORIES), **manifest}
+    body = {k: v for k, v in manifest.items() if k not in ("format", "categories")}
+    manifest = {"format": FORMAT_VERSION, "categories": list(CATEGORIES), **body}
     tmp = root / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, root / MANIFEST)

@@ -102,6 +102,5 @@ def calibrate(models_dir: str | Path | None, val: Split, colour_val: Split,
                            "scores": {str(t): s for t, s in scores.items()}}
     manifest["classifier"]["calibration"] = {"photos": len(val),
                                              "nll": {str(t): v for t, v in nll.items()}}
-    body = {k: v for k, v in manifest.items() if k not in ("format", "categories")}
-    write_manifest(c.store.root, body)
+    write_manifest(c.store.root, manifest)
     return {"classifier_temperature": t_clf, "colour_temperature": t_col, "scores": scores}

@@ -167,7 +167,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from core.store import models_dir_from_env
     from core.training.evaluate import run_evaluation
-    from core.training.pipeline import BASELINES, add_baselines
+    from core.training.pipeline import add_baselines
 
     if not args.baselines:
         run_evaluation(args.prepared, args.models, args.report, runs=args.runs,
@@ -176,13 +176,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.update_manifest:
         raise SystemExit("--update-manifest and --baselines: the metrics would land in a "
                          "temporary copy; run them separately")
-    archs = tuple(a for a in BASELINES if (args.baselines / f"{a}_universal.keras").is_file())
-    if not archs:
-        raise SystemExit(f"{args.baselines}: no baseline models (mse_universal.keras, "
-                         "paper_universal.keras) in this run")
     with tempfile.TemporaryDirectory(prefix="tinct-eval-") as tmp:
         models = Path(tmp) / "models"
         shutil.copytree(args.models or models_dir_from_env(), models)
-        add_baselines(models, args.baselines, archs)
+        try:
+            add_baselines(models, args.baselines)
+        except FileNotFoundError as exc:
+            raise SystemExit(str(exc)) from None
         run_evaluation(args.prepared, models, args.report, runs=args.runs, limit=args.limit)
     return 0

@@ -275,7 +275,5 @@ def _update_manifest(models_dir, result: dict[str, Any]) -> None:
     }
     manifest["evaluation"] = {n: {k: round(x, 4) for k, x in d["overall"].items()}
                               for n, d in v.items()}
-    for key in ("format", "categories"):
-        manifest.pop(key, None)
     write_manifest(c.store.root, manifest)
     assert (c.store.root / MANIFEST).is_file()

@@ -137,35 +137,51 @@ def baseline_note(run_dir: Path, arch: str) -> str:
     what = BASELINES[arch][2]
     if not stages:
         return f"{what}; trained by run {run_dir.name}"
-    steps = {k: v.get("image_steps") or len(v.get("loss", [])) for k, v in stages.items()}
+    def amount(stage: dict[str, Any]) -> str:  # decoder stages record epochs only
+        if "image_steps" in stage:
+            return f"{stage['image_steps']} image steps"
+        return f"{len(stage.get('loss', []))} epochs"
+
     secs = sum(v["seconds"] for v in stages.values())
-    others = [v for k, v in steps.items() if k != f"{arch}_{UNIVERSAL}"]
+    universal = stages.get(f"{arch}_{UNIVERSAL}")
     note = (f"{what}; run {run_dir.name} on {summary.get('device', '?')}, {secs / 60:.0f} min: "
-            f"universal {steps.get(f'{arch}_{UNIVERSAL}', '?')} image steps")
+            f"universal {amount(universal) if universal else '?'}")
+    others = [v for k, v in stages.items() if k != f"{arch}_{UNIVERSAL}"]
     if others:
-        note += f", {len(others)} category models ~{int(np.median(others))} image steps each"
+        steps = [v.get("image_steps", 0) for v in others]
+        each = f"~{int(np.median(steps))} image steps" if all(steps) else amount(others[0])
+        note += f", {len(others)} category models, {each} each"
     if arch == "paper" and settings.get("paper_crop"):
         note += f", on {settings['paper_crop']} px crops"
     return note
 
 
 def add_baselines(models_dir: str | Path, run_dir: str | Path,
-                  architectures: tuple[str, ...]) -> Path:
+                  architectures: tuple[str, ...] | None = None) -> list[str]:
     """Add a run's baseline colorizers to an existing models folder (for evaluation).
 
     The folder keeps its own encoder, classifier, calibration and default
     colorizers, so the baselines are measured beside exactly what ships.
+    ``architectures``: these (each must be in the run), or None for every
+    baseline the run has. Returns the ones added.
     """
     models_dir, run_dir = Path(models_dir), Path(run_dir)
     manifest = json.loads((models_dir / "manifest.json").read_text())
-    for arch in architectures:
+    added = []
+    for arch in architectures or tuple(BASELINES):
         entry = baseline_entry(run_dir, models_dir, arch)
         if entry is None:
-            raise FileNotFoundError(f"{run_dir}: no {arch}_{UNIVERSAL}.keras in this run")
+            if architectures:
+                raise FileNotFoundError(f"{run_dir}: no {arch}_{UNIVERSAL}.keras in this run")
+            continue
         manifest["colorizers"][arch] = entry
-    for key in ("format", "categories"):
-        manifest.pop(key, None)
-    return write_manifest(models_dir, manifest)
+        added.append(arch)
+    if not added:
+        raise FileNotFoundError(f"{run_dir}: no baseline models ("
+                                + ", ".join(f"{a}_{UNIVERSAL}.keras" for a in BASELINES)
+                                + ") in this run")
+    write_manifest(models_dir, manifest)
+    return added
 
 
 def assemble_models(
