@@ -93,12 +93,11 @@ def is_photo_file(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith(".")
 
 
-def _inside(path: Path, folder: Path, src: Path) -> bool:
-    """Whether ``path`` lies in ``folder`` and ``folder`` is a sub-folder of ``src``:
-    an output folder inside the input folder holds results of an earlier run, not
-    photos to colour again."""
-    folder, src = folder.resolve(), src.resolve()
-    return folder != src and folder.is_relative_to(src) and path.resolve().is_relative_to(folder)
+def _nested_output(mirror: Path, src: Path) -> Path | None:
+    """``mirror`` (resolved) when it is a sub-folder of the input folder ``src``: it
+    holds results of an earlier run, not photos to colour again."""
+    mirror, src = mirror.resolve(), src.resolve()
+    return mirror if mirror != src and mirror.is_relative_to(src) else None
 
 
 def plan_jobs(
@@ -122,8 +121,9 @@ def plan_jobs(
         if src.is_dir():
             walker: Iterable[Path] = src.rglob("*") if recursive else src.iterdir()
             mirror = out_root / src.name
+            skip = _nested_output(mirror, src)
             files = sorted(p for p in walker if p.is_file() and is_photo_file(p)
-                           and not _inside(p, mirror, src))
+                           and not (skip and p.resolve().is_relative_to(skip)))
             pairs = [(p, mirror / p.parent.relative_to(src)) for p in files]
         elif src.exists():
             pairs = [(src, out_root)]

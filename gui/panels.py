@@ -40,6 +40,7 @@ def took(seconds: float) -> str:
     """How long a step took, readable at both ends: '85 ms', '1.4 s'."""
     return f"{seconds * 1000:.0f} ms" if seconds < 0.995 else f"{seconds:.1f} s"
 
+
 #: How the category statuses read in tooltips.
 STATUS_TIPS = {
     "own model": "Coloured by a model trained on {cat} photos.",

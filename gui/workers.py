@@ -249,6 +249,7 @@ class InferenceWorker(JobQueueWorker):
                 analysis = self.colorizer.analyze(job.rgb)
             result = self.colorizer.render(analysis, job.category, job.strength, job.routing)
             rgb8 = imaging.to_uint8(result.rgb)  # the float result is not kept: 144 MB at 12 MP
+            frames, thumb = imaging.frames(rgb8), imaging.thumbnail(rgb8)
             done = ColorizeDone(
                 item_id=job.item_id,
                 generation=job.generation,
@@ -258,11 +259,10 @@ class InferenceWorker(JobQueueWorker):
                 models_used=result.models_used,
                 weights=result.weights,
                 notes=result.notes,
-                seconds=0.0,
-                frames=imaging.frames(rgb8),
-                thumb=imaging.thumbnail(rgb8),
+                seconds=time.perf_counter() - t0,  # analysis + render + display images
+                frames=frames,
+                thumb=thumb,
             )
-            done.seconds = time.perf_counter() - t0  # analysis + render + display images
         except ModelStoreError as exc:
             self.colorize_failed.emit(job.item_id, job.generation, f"{job.name}: {exc}")
             return

@@ -188,18 +188,13 @@ def lab_batches(images: np.ndarray, batch: int, crop: int | None = None, flips: 
                 idx = self.rng.choice(n, batch, replace=False)
             else:
                 idx = self.order[i * batch : (i + 1) * batch]
-            x = np.empty((len(idx), side, side, 1), np.float32)
-            y = np.empty((len(idx), side, side, 2), np.float32)
+            crops = np.empty((len(idx), side, side, 3), np.uint8)
             for j, src in enumerate(idx):
                 top = int(self.rng.integers(0, h - side + 1))
                 left = int(self.rng.integers(0, w - side + 1))
                 im = images[src, top : top + side, left : left + side]
-                if flips and self.rng.random() < 0.5:
-                    im = im[:, ::-1]
-                im = np.ascontiguousarray(im)
-                x[j, ..., 0] = lab.l_to_net(lab.luminance(im))
-                y[j] = lab.rgb_to_lab(im)[..., 1:]
-            return x, y
+                crops[j] = im[:, ::-1] if flips and self.rng.random() < 0.5 else im
+            return lightness_inputs(crops), ab_targets(crops, stride=1)
 
         def on_epoch_end(self) -> None:
             self.order = self.rng.permutation(n)
@@ -420,15 +415,18 @@ class Trainer:
                 initial_epoch=start, shuffle=True, validation_data=val, verbose=2,
                 callbacks=callbacks,
             )
-        secs = time.perf_counter() - t0
-        samples = n * (epochs - start)
-        self.history[name] = {**{k: [float(v) for v in vals] for k, vals in hist.history.items()},
-                              "seconds": secs, "samples_per_second": samples / max(secs, 1e-9)}
-        self.log(f"{name}: {samples / max(secs, 1e-9):.0f} samples/s")
+        self._record(name, hist, time.perf_counter() - t0, n * (epochs - start))
         weights = decoder.get_weights()
         self._save_float32(decoder, path, lambda: build_decoder(
             head, widths=self.s.widths, name=name))
         return weights
+
+    def _record(self, name: str, hist, secs: float, samples: int, **extra: Any) -> None:
+        """A finished stage's losses, time and speed into the run's history, and the log."""
+        rate = samples / max(secs, 1e-9)
+        self.history[name] = {**{k: [float(v) for v in vals] for k, vals in hist.history.items()},
+                              "seconds": secs, "samples_per_second": rate, **extra}
+        self.log(f"{name}: {rate:.1f} samples/s")
 
     def _save_float32(self, model, path: Path, builder: Callable[[], Any]) -> None:
         """Save a float32 copy: bf16 policies would slow inference on CPUs."""
@@ -502,13 +500,9 @@ class Trainer:
         t0 = time.perf_counter()
         hist = model.fit(data, epochs=epochs, initial_epoch=start, verbose=2,
                          callbacks=[_checkpoint_callback(ckpt), *callbacks])
-        secs = time.perf_counter() - t0
-        samples = len(data) * s.paper_batch * (epochs - start)
-        self.history[name] = {
-            **{k2: [float(v) for v in vals] for k2, vals in hist.history.items()},
-            "seconds": secs, "samples_per_second": samples / max(secs, 1e-9),
-            "image_steps": len(data) * s.paper_batch * epochs}
-        self.log(f"{name}: {samples / max(secs, 1e-9):.1f} samples/s")
+        self._record(name, hist, time.perf_counter() - t0,
+                     len(data) * s.paper_batch * (epochs - start),
+                     image_steps=len(data) * s.paper_batch * epochs)
         self._save_float32(model, path, lambda: build_paper_colorizer(256, name=name))
         return path
 
