@@ -30,7 +30,16 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 #: Categories with no offline training photos: listed, but "no model yet".
-NO_DATA: frozenset[str] = frozenset({"autumn", "christmas", "waterfall"})
+NO_DATA: frozenset[str] = frozenset({"christmas"})
+
+#: The pool of photos that are none of the categories: its folder name in a photo
+#: collection, its ``category`` in a prepared index, and the classifier's extra
+#: last output ("none of the categories"), whose confidence routes to the
+#: universal model. Not a category: it is never offered to the user.
+GENERAL = "general"
+
+#: The classifier's outputs, in order: every category, then GENERAL.
+CLASSIFIER_OUTPUTS: tuple[str, ...] = (*CATEGORIES, GENERAL)
 
 #: Name of the model trained on every category at once.
 UNIVERSAL = "universal"
@@ -44,6 +53,11 @@ def index_of(name: str) -> int:
         raise ValueError(
             f"unknown category {name!r}; choose one of: {', '.join(CATEGORIES)}"
         ) from None
+
+
+def label_of(name: str) -> int:
+    """A prepared row's class index: its category's, or ``len(CATEGORIES)`` for GENERAL."""
+    return len(CATEGORIES) if name == GENERAL else index_of(name)
 
 
 def validate(name: str) -> str:

@@ -158,9 +158,9 @@ def test_format_and_quality_options(format_zoo: Path, tiny_colorizer, tmp_path: 
 def test_manual_category_and_strength(format_zoo: Path, tiny_colorizer, tmp_path: Path) -> None:
     src = _copy(format_zoo, tmp_path / "in", "camera.png")
     report = run_batch([src], tmp_path / "out", tiny_colorizer,
-                       ColorizeOptions(category="waterfall", strength=0.0, routing="hard"))
+                       ColorizeOptions(category="christmas", strength=0.0, routing="hard"))
     (item,) = report.items
-    assert item.category == "waterfall" and item.models_used == ["universal"]
+    assert item.category == "christmas" and item.models_used == ["universal"]
     assert item.routing == "hard"
     rgb = load_photo(item.output).rgb.astype(int)
     assert np.abs(rgb - rgb[..., :1]).max() <= 1  # strength 0: gray

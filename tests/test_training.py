@@ -175,6 +175,112 @@ def test_missing_source_folder_is_a_clear_error(tmp_path: Path) -> None:
         prepare(tmp_path / "nope", tmp_path / "out")
 
 
+def _grown_source(source: Path, root: Path) -> Path:
+    """``source`` grown: a general/ pool, new dog photos, and dog photos filed under
+    autumn too (the same files), as the shared photo set grew."""
+    shutil.copytree(source, root)
+    rng = np.random.default_rng(11)
+    pool = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
+    (root / "general").mkdir()
+    for j in range(20):
+        img = pool[j % len(pool)]
+        y, x = rng.integers(0, img.shape[0] - 120), rng.integers(0, img.shape[1] - 120)
+        crop = np.ascontiguousarray(img[y : y + 120, x : x + 120][..., rng.permutation(3)])
+        Image.fromarray(crop).save(root / "general" / f"scene{j}.png")
+        if j < 4:
+            Image.fromarray(crop[::-1]).save(root / "dog" / f"new_dog{j}.png")
+    (root / "autumn").mkdir()
+    for j in (1, 3, 5):
+        shutil.copy(root / "dog" / f"dog{j}.jpg", root / "autumn" / f"dog{j}.jpg")
+    return root
+
+
+def test_a_photo_in_two_categories_has_one_split(source: Path, tmp_path: Path) -> None:
+    from core.training.dataset import load_split
+    from core.training.prepare import prepare
+
+    grown = _grown_source(source, tmp_path / "grown")
+    rows = prepare(grown, tmp_path / "out", seed=3, log=lambda _: None)
+    by_file = {r.file: r for r in rows}
+    for j in (1, 3, 5):
+        a, d = by_file[f"images/autumn/dog{j}.webp"], by_file[f"images/dog/dog{j}.webp"]
+        assert a.split == d.split and a.group == d.group
+    assert len({r.group for r in rows}) == len(rows) - 3
+    # Both labels are right for such a photo, and load_split says so.
+    split = load_split(tmp_path / "out", by_file["images/autumn/dog1.webp"].split)
+    i = split.files.index("images/autumn/dog1.webp")
+    assert split.label_sets[i, CATEGORIES.index("autumn")]
+    assert split.label_sets[i, CATEGORIES.index("dog")]
+    assert split.label_sets[i].sum() == 2
+    assert len(split.unique_photos()) == len(split) - sum(
+        f.startswith("images/autumn/") for f in split.files)
+
+
+def test_general_pool_has_its_own_split(source: Path, tmp_path: Path) -> None:
+    from core.categories import GENERAL
+    from core.training.dataset import load_split
+    from core.training.prepare import prepare
+
+    grown = _grown_source(source, tmp_path / "grown")
+    rows = prepare(grown, tmp_path / "out", seed=0, log=lambda _: None)
+    general = [r for r in rows if r.category == GENERAL]
+    assert len(general) == 20
+    assert {s: sum(r.split == s for r in general) for s in ("train", "val", "test")} == {
+        "train": 15, "val": 2, "test": 3}
+    val = load_split(tmp_path / "out", "val", pool="general")
+    assert len(val) == 2 and set(val.labels) == {len(CATEGORIES)}
+    assert all(f.startswith("images/general/") for f in val.files)
+    # The category splits (what the test split always meant) hold no general photo.
+    for split in ("train", "val", "test"):
+        assert len(load_split(tmp_path / "out", split, pool="categories").of_category(
+            GENERAL)) == 0
+    both = load_split(tmp_path / "out", "val", pool="all")
+    assert len(both) == len(val) + len(load_split(tmp_path / "out", "val"))
+
+
+def test_keep_splits_keeps_every_earlier_photo_where_it_was(prepared, source: Path,
+                                                           tmp_path: Path) -> None:
+
+    out, _ = prepared
+    earlier = {r.file: r.split for r in read_index(out)}
+    grown = _grown_source(source, tmp_path / "grown")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert cli.main(["prepare", str(grown), "--out", str(tmp_path / "out"), "--seed", "9",
+                         "--keep-splits", str(out)]) == 0
+    rows = read_index(tmp_path / "out")
+    assert all(earlier[r.file] == r.split for r in rows if r.file in earlier)
+    assert f"{len(earlier)} photos kept their split" in buf.getvalue()
+    # The 4 new dog photos fill dog's fractions of its 12 photos as far as they can.
+    dog = [r.split for r in rows if r.category == "dog"]
+    assert (dog.count("train"), dog.count("val"), dog.count("test")) == (9, 1, 2)
+    # The autumn copies follow their dog originals' kept splits.
+    for j in (1, 3, 5):
+        assert {r.split for r in rows if Path(r.file).stem == f"dog{j}"} == {
+            earlier[f"images/dog/dog{j}.webp"]}
+
+
+def test_draw_splits_fills_the_fractions_around_fixed_photos() -> None:
+    from core.training.prepare import draw_splits
+
+    rng = np.random.default_rng(0)
+    plain = draw_splits(20, {}, (0.75, 0.10, 0.15), np.random.default_rng(0))
+    order = rng.permutation(20)  # with nothing fixed: the plain seeded permutation
+    assert [plain[i] for i in order] == ["test"] * 3 + ["val"] * 2 + ["train"] * 15
+    fixed = {0: "test", 1: "test", 2: "test", 3: "test", 4: "val"}
+    got = draw_splits(20, fixed, (0.75, 0.10, 0.15), np.random.default_rng(1))
+    assert all(got[i] == s for i, s in fixed.items())
+    assert sorted(got.values()).count("test") == 4  # more fixed than the fraction: no more
+    assert sorted(got.values()).count("val") == 2
+
+
+def test_keep_splits_names_a_missing_index(source: Path, tmp_path: Path) -> None:
+    from core.training.prepare import prepare
+
+    with pytest.raises(FileNotFoundError, match="index"):
+        prepare(source, tmp_path / "out", keep_splits=tmp_path / "nowhere")
+
+
 # --------------------------------------------------------------------------- a real training run
 
 

@@ -31,6 +31,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("src", type=Path, help="folder of <category>/ sub-folders of photos")
     p.add_argument("--out", type=Path, default=Path("data/prepared"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep-splits", type=Path, metavar="INDEX",
+                   help="an earlier prepared folder (or its index.csv): its photos keep their "
+                        "split, only new photos are drawn")
     p.set_defaults(func=cmd_prepare)
 
     t = sub.add_parser("train", help="train the classifier and the colorizers")
@@ -98,7 +101,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from core.training.prepare import prepare
 
     t0 = time.perf_counter()
-    rows = prepare(args.src, args.out, seed=args.seed)
+    rows = prepare(args.src, args.out, seed=args.seed, keep_splits=args.keep_splits)
     counts = {s: sum(r.split == s for r in rows) for s in ("train", "val", "test")}
     print(f"prepared {len(rows)} photos {counts} in {time.perf_counter() - t0:.0f} s "
           f"-> {args.out}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -11,38 +11,81 @@ import numpy as np
 from PIL import Image
 
 from core import lab
-from core.categories import CATEGORIES
+from core.categories import CLASSIFIER_OUTPUTS, GENERAL, label_of
 from core.training.prepare import read_index
 
 #: The decoders predict ab at stride 4 of the 256 px input.
 TARGET_STRIDE = 4
+#: Which rows ``load_split`` reads: the categories' photos, the general pool, or both.
+POOLS = ("categories", "general", "all")
 
 
 @dataclass
 class Split:
-    """Photos of one split: uint8 RGB (N, 256, 256, 3) and category indices."""
+    """Photos of one split: uint8 RGB (N, 256, 256, 3) and class indices.
+
+    ``labels`` is each row's own class (``len(CATEGORIES)`` for a general photo);
+    ``label_sets`` (N, len(CLASSIFIER_OUTPUTS)) bool marks every class the same
+    photo is filed under (a photo in autumn and forest is right as either).
+    """
 
     images: np.ndarray
     labels: np.ndarray
     files: list[str]
+    label_sets: np.ndarray = field(default=None)  # type: ignore[assignment]
+    groups: list[str] = field(default=None)  # type: ignore[assignment]  # same photo, same group
+
+    def __post_init__(self) -> None:
+        if self.groups is None:
+            self.groups = list(self.files)
+        if self.label_sets is None:
+            sets = np.zeros((len(self.labels), len(CLASSIFIER_OUTPUTS)), bool)
+            sets[np.arange(len(self.labels)), self.labels] = True
+            self.label_sets = sets
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def subset(self, mask: np.ndarray) -> Split:
-        idx = np.nonzero(mask)[0]
-        return Split(self.images[idx], self.labels[idx], [self.files[i] for i in idx])
+        idx = np.nonzero(mask)[0] if np.asarray(mask).dtype == bool else np.asarray(mask)
+        return Split(self.images[idx], self.labels[idx], [self.files[i] for i in idx],
+                     self.label_sets[idx], [self.groups[i] for i in idx])
 
     def of_category(self, category: str) -> Split:
-        return self.subset(self.labels == CATEGORIES.index(category))
+        """The rows of one category (or of GENERAL)."""
+        return self.subset(self.labels == label_of(category))
+
+    def unique_photos(self) -> Split:
+        """One row per photo (its first), e.g. for the classifier and the universal model."""
+        seen: set[str] = set()
+        keep = []
+        for i, group in enumerate(self.groups):
+            if group not in seen:
+                seen.add(group)
+                keep.append(i)
+        return self.subset(np.array(keep, np.int64))
 
 
 def load_split(
-    prepared: str | Path, split: str, limit_per_category: int | None = None
+    prepared: str | Path, split: str, limit_per_category: int | None = None,
+    pool: str = "categories",
 ) -> Split:
-    """Decode every photo of ``split`` (threads: Pillow releases the GIL)."""
+    """Decode every photo of ``split`` (threads: Pillow releases the GIL).
+
+    ``pool``: "categories" (the category photos, what the test split always
+    meant), "general" (the photos of none of the categories, e.g. the general
+    validation set) or "all".
+    """
+    if pool not in POOLS:
+        raise ValueError(f"pool must be one of {POOLS}, not {pool!r}")
     prepared = Path(prepared)
-    rows = [r for r in read_index(prepared) if r.split == split]
+    index = read_index(prepared)
+    sets_of: dict[str, set[int]] = {}
+    for r in index:
+        sets_of.setdefault(r.group, set()).add(label_of(r.category))
+    wanted = {"categories": lambda c: c != GENERAL, "general": lambda c: c == GENERAL,
+              "all": lambda c: True}[pool]
+    rows = [r for r in index if r.split == split and wanted(r.category)]
     if limit_per_category is not None:
         counts: dict[str, int] = {}
         keep = []
@@ -57,11 +100,14 @@ def load_split(
         with Image.open(prepared / rel) as im:
             return np.asarray(im.convert("RGB"))
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        images = list(pool.map(read, [r.file for r in rows]))
+    with ThreadPoolExecutor(max_workers=8) as pool_:
+        images = list(pool_.map(read, [r.file for r in rows]))
     arr = np.stack(images) if images else np.zeros((0, 256, 256, 3), np.uint8)
-    labels = np.array([CATEGORIES.index(r.category) for r in rows], np.int32)
-    return Split(arr, labels, [r.file for r in rows])
+    labels = np.array([label_of(r.category) for r in rows], np.int32)
+    sets = np.zeros((len(rows), len(CLASSIFIER_OUTPUTS)), bool)
+    for i, r in enumerate(rows):
+        sets[i, sorted(sets_of[r.group])] = True
+    return Split(arr, labels, [r.file for r in rows], sets, [r.group for r in rows])
 
 
 def gray_inputs(images: np.ndarray) -> np.ndarray:

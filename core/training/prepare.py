@@ -4,12 +4,24 @@ Square centre crop, resize to 256x256, drop grayscale photos (nothing to
 learn colour from) and near-duplicates (they would leak between splits),
 then a random but seeded, disjoint train / validation / test split per
 category. The test split also gets gray|colour pairs side by side to look at.
-Our photos or a user's own: the layout is ``SRC/<category>/*.<image>``.
+Our photos or a user's own: the layout is ``SRC/<category>/*.<image>``, plus an
+optional ``SRC/general/`` of photos that are none of the categories (split the
+same way; its held-out part is the general validation / test set).
+
+Two rules keep the splits honest as a collection grows:
+- one photo in several categories (the same file bytes) lands in the same
+  split for every one of them, so its test copy was never trained on under
+  another label; the index gives its rows one ``group``;
+- with ``keep_splits`` (an earlier run's index.csv), every photo listed there
+  keeps its split, and only new photos are drawn, so that the category keeps
+  its fractions: the test photos of models trained on the earlier split stay
+  unseen by them.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -21,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from core import lab
-from core.categories import CATEGORIES
+from core.categories import CATEGORIES, GENERAL
 from core.photo import SUPPORTED_SUFFIXES, PhotoError, load_photo
 
 SIZE = 256
@@ -42,6 +54,10 @@ class Prepared:
     category: str
     split: str
     source: str
+    group: str = ""  # rows of the same photo (in several categories) share it
+
+    def __post_init__(self) -> None:
+        self.group = self.group or self.file
 
 
 def square_resize(rgb: np.ndarray, size: int = SIZE) -> np.ndarray:
@@ -93,21 +109,43 @@ def prepare(
     seed: int = 0,
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
     log: Callable[[str], None] = print,
+    keep_splits: str | Path | None = None,
 ) -> list[Prepared]:
-    """Build ``out/images``, ``out/test_pairs`` and ``out/index.csv`` from ``src``."""
+    """Build ``out/images``, ``out/test_pairs`` and ``out/index.csv`` from ``src``.
+
+    ``keep_splits``: an earlier index.csv whose photos keep their split.
+    """
     src, out = Path(src), Path(out)
     if not src.is_dir():
         raise FileNotFoundError(f"{src}: no such folder of category sub-folders")
+    earlier: dict[str, str] = {}
+    if keep_splits is not None:
+        keep_splits = Path(keep_splits)
+        index_file = keep_splits / INDEX if keep_splits.is_dir() else keep_splits
+        if not index_file.is_file():
+            raise FileNotFoundError(f"{index_file}: no such index to keep the splits of")
+        earlier = {r.file: r.split for r in _read_rows(index_file)}
     rng = np.random.default_rng(seed)
     rows: list[Prepared] = []
+    folders = []
     for folder in sorted(p for p in src.iterdir() if p.is_dir()):
-        category = folder.name
-        if category not in CATEGORIES:
-            log(f"skipped folder {folder}: '{category}' is not a Tinct category")
+        if folder.name not in CATEGORIES and folder.name != GENERAL:
+            log(f"skipped folder {folder}: '{folder.name}' is not a Tinct category")
             continue
         files = sorted(
             p for p in folder.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES
         )
+        folders.append((folder.name, files))
+    # photo (file bytes) -> split, across categories; kept splits first, so a photo
+    # that is new in one category but kept in another follows the kept one.
+    group_split: dict[str, str] = {}
+    for category, files in folders:
+        for path in files:
+            rel = (Path("images") / category / f"{path.stem}.webp").as_posix()
+            if rel in earlier:
+                group_split.setdefault(_content_group(path), earlier[rel])
+    n_kept_split = 0
+    for category, files in folders:
         kept, hashes, thumbs = [], [], []
         n_gray = n_bad = 0
         for path in files:
@@ -128,14 +166,19 @@ def prepare(
             thumbs.append(cv2.resize(rgb, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32))
         dups = find_duplicates(np.array(hashes, np.uint64), np.array(thumbs)) if kept else set()
         kept = [k for i, k in enumerate(kept) if i not in dups]
-        order = rng.permutation(len(kept))
-        n_test = round(len(kept) * fractions[2])
-        n_val = round(len(kept) * fractions[1])
-        split_of = {}
-        for rank, idx in enumerate(order):
-            split_of[idx] = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"
+        rels = [(Path("images") / category / f"{path.stem}.webp").as_posix()
+                for path, _ in kept]
+        groups = [_content_group(path) for path, _ in kept]
+        fixed: dict[int, str] = {}
+        for i, (rel, group) in enumerate(zip(rels, groups)):
+            if rel in earlier:
+                fixed[i] = earlier[rel]
+                n_kept_split += 1
+            elif group in group_split:
+                fixed[i] = group_split[group]
+        split_of = draw_splits(len(kept), fixed, fractions, rng)
         for idx, (path, rgb) in enumerate(kept):
-            rel = Path("images") / category / f"{path.stem}.webp"
+            rel = Path(rels[idx])
             dest = out / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix.lower() == ".webp" and _is_square(path, SIZE):
@@ -143,30 +186,62 @@ def prepare(
             else:
                 _save_atomic(Image.fromarray(rgb), dest, "WEBP", quality=95)
             split = split_of[idx]
-            rows.append(Prepared(rel.as_posix(), category, split, str(path)))
+            group_split.setdefault(groups[idx], split)
+            rows.append(Prepared(rel.as_posix(), category, split, str(path), groups[idx]))
             if split == "test":
                 pair = out / "test_pairs" / category / f"{path.stem}.jpg"
                 pair.parent.mkdir(parents=True, exist_ok=True)
                 gray = (lab.gray_rgb(lab.luminance(rgb)) * 255 + 0.5).astype(np.uint8)
                 both = np.concatenate([np.repeat(gray[..., None], 3, -1), rgb], axis=1)
                 _save_atomic(Image.fromarray(both), pair, "JPEG", quality=90)
+        shared = sum(1 for i in fixed if rels[i] not in earlier)
         log(
             f"{category}: {len(kept)} kept ({n_gray} gray, {len(dups)} duplicates, "
             f"{n_bad} unreadable dropped)"
+            + (f", {shared} filed in another category too (same split)" if shared else "")
         )
+    if keep_splits is not None:
+        log(f"{n_kept_split} photos kept their split from {keep_splits}")
     index = out / INDEX
     tmp = index.with_suffix(".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["file", "category", "split", "source"])
+        w.writerow(["file", "category", "split", "source", "group"])
         for r in rows:
-            w.writerow([r.file, r.category, r.split, r.source])
+            w.writerow([r.file, r.category, r.split, r.source, r.group])
     os.replace(tmp, index)
     return rows
 
 
+def draw_splits(n: int, fixed: dict[int, str], fractions: tuple[float, float, float],
+                rng: np.random.Generator) -> dict[int, str]:
+    """Splits for ``n`` photos of one category: ``fixed`` ones keep theirs, the rest are
+    drawn (one permutation of ``rng``) so the category gets test and validation
+    fractions of ``n`` as far as the fixed ones allow. With nothing fixed this is
+    a plain seeded permutation cut into test, val, train.
+    """
+    n_test = round(n * fractions[2]) - sum(s == "test" for s in fixed.values())
+    n_val = round(n * fractions[1]) - sum(s == "val" for s in fixed.values())
+    n_test, n_val = max(0, n_test), max(0, n_val)
+    free = [i for i in range(n) if i not in fixed]
+    out = dict(fixed)
+    for rank, j in enumerate(rng.permutation(len(free))):
+        out[free[j]] = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"
+    return out
+
+
+def _content_group(path: Path) -> str:
+    """Identity of a photo's file bytes: the same photo filed in two categories."""
+    return hashlib.sha1(path.read_bytes()).hexdigest()[:16]
+
+
 def read_index(prepared: str | Path) -> list[Prepared]:
-    with (Path(prepared) / INDEX).open(newline="", encoding="utf-8") as f:
+    return _read_rows(Path(prepared) / INDEX)
+
+
+def _read_rows(index: Path) -> list[Prepared]:
+    """Rows of an index.csv (one written before groups existed reads too)."""
+    with index.open(newline="", encoding="utf-8") as f:
         return [Prepared(**row) for row in csv.DictReader(f)]
 
 
