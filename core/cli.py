@@ -2,21 +2,25 @@
 
 ``python main.py colorize INPUT... --output DIR`` colorizes files and folders;
 ``prepare``, ``train`` and ``evaluate`` rebuild the models. Exit codes:
-0 all inputs succeeded, 1 some failed (the rest are still written),
-2 usage error, 3 no trained models installed.
+0 all inputs succeeded, 1 some failed (the rest are still written; also a
+full disk, which stops the batch), 2 usage error, 3 no usable models (none
+installed, or the encoder/classifier missing or damaged), 130/143 stopped by
+Ctrl+C/SIGTERM after the current photo (the summary and report say what was done).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 from core.categories import CATEGORIES
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_NO_MODELS = 0, 1, 2, 3
+EXIT_SIGNAL = 128  # + the signal: 130 for Ctrl+C (SIGINT), 143 for SIGTERM
 
 
 def _strength(text: str) -> float:
@@ -66,61 +70,188 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.func(args) or 0)
 
 
-class _ProgressLine:
-    """A one-line progress bar on a terminal; silent when piped."""
+class _Progress:
+    """tqdm's bar on a terminal (stderr); silent when piped."""
 
     def __init__(self, stream=sys.stderr):
         self.stream = stream
-        self.tty = stream.isatty()
+        self.bar = None
 
     def __call__(self, p) -> None:
-        if not self.tty or p.total == 0:
+        if p.total == 0 or not self.stream.isatty():
             return
-        width = 30
-        filled = int(width * p.done / p.total)
-        eta = f" ~{p.eta:.0f}s left" if p.eta is not None else ""
-        name = Path(p.current).name[:30] if p.current else "done"
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total}{eta} {name:<30}"
-        )
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=p.total, unit="photo", file=self.stream, leave=True,
+                            dynamic_ncols=True)
+        self.bar.n = p.done
+        self.bar.set_postfix_str(Path(p.current).name[:30] if p.current else "done")
         if p.done == p.total:
-            self.stream.write("\n")
-        self.stream.flush()
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class _Report:
+    """The --report file, rewritten atomically as photos finish (at most once a second),
+    so a run that is stopped or killed leaves a report of what it did."""
+
+    def __init__(self, path: Path | None, passed_over: list):
+        self.path = path
+        self.items: list = []
+        self.passed_over = passed_over
+        self._last = 0.0
+
+    def add(self, item) -> None:
+        self.items.append(item)
+        if self.path is not None and time.monotonic() - self._last >= 1.0:
+            self.write()
+
+    def write(self) -> None:
+        if self.path is None:
+            return
+        from core.filesafe import atomic_json
+
+        atomic_json(self.path, [i.to_report() for i in (*self.items, *self.passed_over)])
+        self._last = time.monotonic()
+
+
+def _folder_problem(path: Path, what: str) -> str | None:
+    """Why ``path`` cannot become a folder Tinct writes in (None: it can)."""
+    if path.exists() and not path.is_dir():
+        return f"{what} {path} is a file, not a folder"
+    p = path
+    while not os.path.lexists(p):
+        p = p.parent
+    if not p.is_dir():
+        return f"{what} {path}: {p} is {'a broken link' if p.is_symlink() else 'a file'}, " \
+               "not a folder"
+    if not os.access(p, os.W_OK | os.X_OK):
+        return f"{what} {path}: cannot write in {p} (permission denied)"
+    return None
+
+
+def _probe(folder: Path, what: str, target: Path) -> str | None:
+    """Create ``folder`` and write a file in it: catches read-only disks and the like."""
+    from core.filesafe import Staged
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with Staged(folder / ".probe"):
+            pass
+    except OSError as e:
+        return f"{what} {target}: cannot write in {folder} ({e.strerror or e})"
+    return None
+
+
+def _usage(message: str) -> int:
+    print(f"tinct: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def cmd_colorize(args: argparse.Namespace) -> int:
-    from core.batch import ColorizeOptions, run_batch
+    from core.batch import BatchReport, ColorizeOptions, plan_batch, run_batch
     from core.engine import Colorizer
     from core.export import ExportOptions
-    from core.store import ModelStoreError
+    from core.outputs import describe_passed_over
+    from core.store import ModelStoreError, UnknownArchitectureError
 
+    out: Path = args.output
+    problem = _folder_problem(out, "--output")
+    if problem is None and args.report is not None:
+        if args.report.is_dir():
+            problem = f"--report {args.report} is a folder, not a file"
+        else:
+            problem = _folder_problem(args.report.parent, "--report folder")
+    if problem:
+        return _usage(problem)
+    export = ExportOptions(fmt=args.fmt, quality=args.quality, overwrite=args.overwrite)
     try:
         colorizer = Colorizer(args.models, architecture=args.architecture)
         _ = colorizer.info  # no models, or an unknown architecture: say so now
+        missing = colorizer.store.missing_files(colorizer.architecture)
+    except UnknownArchitectureError as exc:
+        return _usage(str(exc))
     except ModelStoreError as exc:
         print(f"tinct: {exc}", file=sys.stderr)
         return EXIT_NO_MODELS
-    args.output.mkdir(parents=True, exist_ok=True)
-    report = run_batch(
-        args.inputs,
-        args.output,
-        colorizer,
-        ColorizeOptions(args.category, args.strength, args.routing),
-        ExportOptions(fmt=args.fmt, quality=args.quality, overwrite=args.overwrite),
-        recursive=args.recursive,
-        progress=_ProgressLine(),
-    )
+    for key, path in missing:
+        if key in ("encoder", "classifier"):
+            print(f"tinct: {path}: the {key} named in the model manifest is missing; "
+                  "no photo can be colorized", file=sys.stderr)
+            return EXIT_NO_MODELS
+        print(f"tinct: warning: {path}: model file named in the manifest is missing; "
+              "its photos use the universal model", file=sys.stderr)
+
+    stop: dict[str, int] = {}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop:
+            raise KeyboardInterrupt  # a second one: stop now
+        stop["signal"] = signum
+        print("\ntinct: stopping after the current photo (Ctrl+C again to stop now)",
+              file=sys.stderr)
+
+    handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    progress = _Progress()
+    try:
+        try:
+            plan = plan_batch(args.inputs, out, export, args.recursive)
+        except ValueError as exc:
+            return _usage(str(exc))
+        problem = _probe(out, "--output", out)
+        if problem is None and args.report is not None:
+            problem = _probe(args.report.parent, "--report", args.report)
+        if problem:
+            return _usage(problem)
+        report_file = _Report(args.report, BatchReport([], passed_over=plan.passed_over)
+                              .passed_over_items())
+        try:
+            report_file.write()
+        except OSError as exc:
+            return _usage(f"--report {args.report}: cannot write it ({exc.strerror or exc})")
+        try:
+            report = run_batch(
+                args.inputs, out, colorizer,
+                ColorizeOptions(args.category, args.strength, args.routing), export,
+                recursive=args.recursive, progress=progress,
+                cancelled=lambda: bool(stop), on_item=report_file.add, plan=plan,
+            )
+        except KeyboardInterrupt:  # stopped mid-photo: what was done still counts
+            stop.setdefault("signal", signal.SIGINT)
+            report = BatchReport(list(report_file.items), cancelled=True,
+                                 passed_over=plan.passed_over)
+            report.not_started = len(plan.targets) + len(plan.problems) - len(report.items)
+        progress.close()
+        try:
+            report_file.write()
+        except OSError as exc:
+            print(f"tinct: --report {args.report}: cannot write it ({exc.strerror or exc})",
+                  file=sys.stderr)
+    finally:
+        progress.close()
+        for sig, old in handlers.items():
+            signal.signal(sig, old)
     for item in report.failed:
         print(f"failed: {item.error}", file=sys.stderr)
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.report.with_name(f".{args.report.name}.tmp")
-        tmp.write_text(json.dumps([i.to_report() for i in report.items], indent=2) + "\n")
-        os.replace(tmp, args.report)
     n = len(report.items)
-    print(
-        f"{len(report.written)} colorized, {len(report.skipped)} already done, "
-        f"{len(report.failed)} failed of {n} -> {args.output}",
-        file=sys.stderr,
-    )
+    line = (f"{len(report.written)} colorized, {len(report.skipped)} already done, "
+            f"{len(report.failed)} failed of {n} -> {out}")
+    extra = describe_passed_over(report.passed_over_counts())
+    if extra:
+        line += f"; {extra}"
+    if report.cancelled:
+        line += f"; stopped by {signal.Signals(stop['signal']).name}: " \
+                f"{report.not_started} not started"
+    print(line, file=sys.stderr)
+    if report.stopped:
+        print(f"tinct: the batch stopped: {report.stopped}", file=sys.stderr)
+    if report.cancelled:
+        return EXIT_SIGNAL + stop["signal"]
+    if report.stopped and not report.disk_full:
+        return EXIT_NO_MODELS
     return EXIT_SOME_FAILED if report.failed else EXIT_OK

@@ -132,6 +132,10 @@ class Colorizer:
 
     def analyze_batch(self, images: Sequence[np.ndarray]) -> list[Analysis]:
         """Lightness at full resolution, encoder features and confidences."""
+        images = [check_image(im, f"images[{i}]" if len(images) > 1 else "image")
+                  for i, im in enumerate(images)]
+        if not images:
+            raise ValueError("no images given")
         size = self.store.input_size
         Ls, smalls, grays = [], [], []
         for image in images:
@@ -280,6 +284,38 @@ class Colorizer:
                 blended = out * w if blended is None else blended + out * w
         assert blended is not None
         return blended
+
+
+def check_image(image: object, name: str = "image") -> np.ndarray:
+    """The array as the engine takes it, or a ValueError that says what is wrong.
+
+    Accepted: HxW, HxWx1, HxWx3 or HxWx4; uint8 (0..255), uint16 (0..65535) or
+    float in 0..1 with no NaN or inf. Anything else would give a plausible but
+    wrong image (a float 0..255 array, ints of another width) or OpenCV's raw
+    assertion text (empty, 2 or 5 channels), so it is refused here.
+    """
+    a = np.asarray(image) if not isinstance(image, np.ndarray) else image
+    if a.dtype.kind not in "uif" or a.dtype == np.bool_:
+        raise ValueError(f"{name}: pixels must be uint8, uint16 or float 0..1, not {a.dtype}")
+    if a.dtype.kind in "iu" and a.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"{name}: integer pixels must be uint8 or uint16, not {a.dtype} "
+                         "(convert with .astype(np.uint8) or scale a float copy to 0..1)")
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"{name}: shape must be HxW, HxWx1, HxWx3 or HxWx4, not {a.shape}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"{name}: the image is empty (shape {a.shape})")
+    if a.dtype.kind == "f":
+        if a.dtype not in (np.float32, np.float64):
+            a = a.astype(np.float32)
+        lo, hi = float(np.min(a)), float(np.max(a))  # NaN propagates into both
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"{name}: float pixels contain NaN or infinity")
+        if lo < -1e-3 or hi > 1.0 + 1e-3:
+            raise ValueError(f"{name}: float pixels must be in 0..1, found {lo:g}..{hi:g}"
+                             + (" (divide by 255)" if hi > 1.5 else ""))
+        if lo < 0.0 or hi > 1.0:
+            a = np.clip(a, 0.0, 1.0)
+    return a
 
 
 def _lightness(image: np.ndarray) -> np.ndarray:

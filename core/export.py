@@ -6,13 +6,15 @@ saved from any of them is the same file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from core.photo import Photo, default_format_for, save_photo
+from core.outputs import DEFAULT_PATTERN
+from core.photo import Photo, default_format_for, encode_photo, write_encoded
 
 LOSSLESS_16 = ("png", "tiff")
 
@@ -23,10 +25,10 @@ class ExportOptions:
 
     fmt: str | None = None  # None: same family as the input (PNG for lossless)
     quality: int = 92
-    pattern: str = "{name}_color"
+    pattern: str = DEFAULT_PATTERN
     keep_metadata: bool = True  # EXIF and ICC profile
     overwrite: bool = False
-    side_by_side: bool = False  # before | after in one image
+    side_by_side: bool = False  # also write a before | after image, {name}_compare
 
     def format_for(self, photo: Photo) -> str:
         return self.fmt or default_format_for(photo.format)
@@ -41,18 +43,11 @@ def side_by_side(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndar
     return out
 
 
-def write_result(
-    photo: Photo,
-    rgb: np.ndarray,
-    path: Path,
-    options: ExportOptions,
-    protect: Iterable[Path] = (),
-) -> Path:
-    """Save a colour result (float RGB 0..1) for ``photo`` atomically at ``path``."""
-    fmt = options.format_for(photo)
+def _pixels_for(photo: Photo, rgb: np.ndarray, fmt: str, compare: bool):
+    """(image, alpha, bit depth) to write for ``photo`` in ``fmt``."""
     image = rgb
     alpha = photo.alpha
-    if options.side_by_side:
+    if compare:
         before = photo.rgb.astype(np.float32) / (65535.0 if photo.bit_depth == 16 else 255.0)
         image = side_by_side(before, rgb)
         alpha = None
@@ -63,18 +58,46 @@ def write_result(
     bit_depth = 16 if photo.bit_depth == 16 and fmt in LOSSLESS_16 else 8
     if bit_depth == 8 and alpha is not None and alpha.dtype != np.uint8:
         alpha = alpha.astype(np.uint8)
+    return image, alpha, bit_depth
+
+
+def _encoder(photo: Photo, rgb: np.ndarray, path: Path, options: ExportOptions,
+             fmt: str | None, compare: bool) -> Callable[[BinaryIO], None]:
+    fmt = fmt or options.format_for(photo)
+    image, alpha, bit_depth = _pixels_for(photo, rgb, fmt, compare)
+    return encode_photo(
+        path, image, fmt=fmt, quality=options.quality, alpha=alpha,
+        exif=photo.exif if options.keep_metadata else None,
+        icc=photo.icc if options.keep_metadata else None, bit_depth=bit_depth,
+    )
+
+
+def encode_result(photo: Photo, rgb: np.ndarray, path: Path, options: ExportOptions,
+                  fmt: str | None = None) -> Callable[[BinaryIO], None]:
+    """``write(f)`` for the colour photo (float RGB 0..1) of ``photo``."""
+    return _encoder(photo, rgb, Path(path), options, fmt, compare=False)
+
+
+def encode_compare(photo: Photo, rgb: np.ndarray, path: Path, options: ExportOptions,
+                   fmt: str | None = None) -> Callable[[BinaryIO], None]:
+    """``write(f)`` for the before | after comparison image (its own file)."""
+    return _encoder(photo, rgb, Path(path), options, fmt, compare=True)
+
+
+def write_result(
+    photo: Photo,
+    rgb: np.ndarray,
+    path: Path,
+    options: ExportOptions,
+    protect: Iterable[Path] = (),
+) -> Path:
+    """Save a colour result (float RGB 0..1) for ``photo`` atomically at ``path``.
+
+    (One file at a given path, for scripts and benchmarks; batches and the app go
+    through the output plan and core.job, which pick the names.)
+    """
+    write = encode_result(photo, rgb, path, options)
     protected = [*protect]
     if photo.path is not None:
         protected.append(photo.path)
-    return save_photo(
-        path,
-        image,
-        fmt=fmt,
-        quality=options.quality,
-        alpha=alpha,
-        exif=photo.exif if options.keep_metadata else None,
-        icc=photo.icc if options.keep_metadata else None,
-        bit_depth=bit_depth,
-        overwrite=options.overwrite,
-        protect=protected,
-    )
+    return write_encoded(Path(path), write, options.overwrite, protected)

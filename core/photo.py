@@ -15,10 +15,9 @@ import logging
 import os
 import stat
 import struct
-import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +54,11 @@ _EXTRA_SAMPLES = 338
 # (Multi-picture phone JPEGs come through the JPEG decoder as "MPO".)
 _PIL_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP", "GIF", "HEIF")
 _FORMAT_ALIASES = {"jpeg": "jpg", "tif": "tiff"}
+#: Input suffix -> Pillow format name, for inputs not decoded yet (picks the output family).
+SOURCE_FORMATS: dict[str, str] = {
+    ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
+    ".webp": "WEBP", ".bmp": "BMP", ".gif": "GIF", ".heic": "HEIF", ".heif": "HEIF",
+}
 _SUFFIX_FORMATS = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".tif": "tiff", ".tiff": "tiff",
                    ".webp": "webp"}
 # Largest side each encoder can hold.
@@ -75,16 +79,6 @@ _GRAY_SAMPLE_SIDE = 256
 _open_lock = threading.Lock()
 _heif_lock = threading.Lock()
 _heif_state: bool | None = None  # None: not tried yet
-
-
-def _read_umask() -> int:
-    """The process umask, so saved files get normal permissions, not mkstemp's 0600."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 class PhotoError(Exception):
@@ -194,6 +188,8 @@ def _check_is_file(p: Path) -> None:
         raise PhotoError(p, _os_reason("cannot read the file", e)) from e
     if stat.S_ISDIR(st.st_mode):
         raise PhotoError(p, "is a folder, not a photo")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader forever
+        raise PhotoError(p, "is not a regular file (a FIFO, socket or device)")
     if st.st_size == 0:
         raise PhotoError(p, "file is empty")
 
@@ -470,7 +466,7 @@ def save_photo(
     icc: bytes | None = None,
     bit_depth: int = 8,
     overwrite: bool = False,
-    protect: Iterable[str | Path] = (),
+    protect: Iterable[str | Path] | Container[str | Path] = (),
 ) -> Path:
     """Write ``rgb`` (float 0..1, uint8 or uint16) atomically; return the path written.
 
@@ -478,6 +474,41 @@ def save_photo(
     ``protect`` (the originals), whatever ``overwrite`` says.
     """
     target = Path(path)
+    write = encode_photo(target, rgb, fmt=fmt, quality=quality, alpha=alpha, exif=exif,
+                         icc=icc, bit_depth=bit_depth)
+    return write_encoded(target, write, overwrite, protect)
+
+
+def write_encoded(
+    target: Path, write: Callable[[BinaryIO], None], overwrite: bool = False,
+    protect: Iterable[str | Path] | Container[str | Path] = (),
+) -> Path:
+    """Write what ``encode_photo`` made at ``target``, atomically; never over an original."""
+    if _is_protected(target, protect):
+        raise PhotoError(target, "refusing to overwrite an original photo")
+    if not overwrite and os.path.lexists(target):
+        raise PhotoError(target, "output already exists (use overwrite)")
+    _write_atomically(target, write, overwrite)
+    return target
+
+
+def encode_photo(
+    target: str | Path,
+    rgb: np.ndarray,
+    *,
+    fmt: str | None = None,
+    quality: int = 92,
+    alpha: np.ndarray | None = None,
+    exif: bytes | None = None,
+    icc: bytes | None = None,
+    bit_depth: int = 8,
+) -> Callable[[BinaryIO], None]:
+    """Check the pixels and options and return ``write(f)`` that encodes the file.
+
+    ``target`` names the file for messages and, without ``fmt``, its format.
+    Raises PhotoError (format cannot hold it) or ValueError (bad arrays/options).
+    """
+    target = Path(target)
     key = _resolve_format(target, fmt)
     if bit_depth not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16, not {bit_depth!r}")
@@ -490,11 +521,6 @@ def save_photo(
     if max(w, h) > _MAX_SIDE[key]:
         raise PhotoError(target, f"{key} cannot hold {w}x{h} pixels (at most "
                                  f"{_MAX_SIDE[key]} a side); choose png or tiff")
-    if _is_protected(target, protect):
-        raise PhotoError(target, "refusing to overwrite an original photo")
-    if not overwrite and os.path.lexists(target):
-        raise PhotoError(target, "output already exists (use overwrite)")
-
     if bit_depth == 16 or key == "tiff":
         # Pillow has no 16-bit RGB, and its deflate TIFF writer (libtiff)
         # cannot write the EXIF sub-IFD; OpenCV encodes, we add the metadata.
@@ -504,12 +530,21 @@ def save_photo(
 
         def write(f: BinaryIO) -> None:
             f.write(data)
-    else:
-        write = _pillow_writer(key, _convert_depth(rgb, 8),
+
+        return write
+    pil_write = _pillow_writer(key, _convert_depth(rgb, 8),
                                None if alpha is None else _convert_depth(alpha, 8),
                                quality, exif, icc)
-    _write_atomically(target, write, overwrite)
-    return target
+
+    def encode(f: BinaryIO) -> None:
+        try:
+            pil_write(f)
+        except OSError:
+            raise
+        except (ValueError, TypeError, RuntimeError, struct.error) as e:
+            raise PhotoError(target, f"could not encode the photo ({e})") from e
+
+    return encode
 
 
 def default_format_for(source_format: str) -> str:
@@ -532,7 +567,7 @@ def output_path(
     ``pattern`` may use {name} (the source stem) and {ext} (its suffix, no dot),
     e.g. "{name}_{ext}_color" keeps photo.jpg and photo.png apart.
     """
-    key = _normalize_format(fmt)
+    key = normalize_format(fmt)
     if key is None:
         raise ValueError(f"unknown output format {fmt!r}; choose one of: "
                          f"{', '.join(OUTPUT_FORMATS)}")
@@ -547,7 +582,12 @@ def output_path(
     return Path(out_dir) / (name + OUTPUT_FORMATS[key])
 
 
-def _normalize_format(fmt: str) -> str | None:
+def guess_source_format(path: str | Path) -> str:
+    """Pillow's format name from a suffix, for photos not decoded yet (PNG if unknown)."""
+    return SOURCE_FORMATS.get(Path(path).suffix.lower(), "PNG")
+
+
+def normalize_format(fmt: str) -> str | None:
     """'JPEG', '.tif', 'png' -> an OUTPUT_FORMATS key, or None when unknown."""
     key = fmt.lower().lstrip(".")
     key = _FORMAT_ALIASES.get(key, key)
@@ -556,7 +596,7 @@ def _normalize_format(fmt: str) -> str | None:
 
 def _resolve_format(target: Path, fmt: str | None) -> str:
     """The output format from ``fmt`` or, when None, from the path's suffix."""
-    key = _normalize_format(fmt) if fmt is not None else _SUFFIX_FORMATS.get(
+    key = normalize_format(fmt) if fmt is not None else _SUFFIX_FORMATS.get(
         target.suffix.lower())
     if key is None:
         what = f"unknown output format {fmt!r}" if fmt is not None else \
@@ -745,71 +785,33 @@ def _as_tuple(value: int | tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(v) for v in value) if isinstance(value, tuple) else (int(value),)
 
 
-def _is_protected(target: Path, protect: Iterable[str | Path]) -> bool:
-    """True when ``target`` is (a link to, or another spelling of) a protected path."""
-    try:
-        resolved = os.path.normcase(target.resolve())
-    except OSError:
-        resolved = os.path.normcase(os.path.abspath(target))
-    exists = os.path.exists(target)
-    for original in protect:
-        o = Path(original)
-        if exists:
-            with suppress(OSError):
-                if os.path.samefile(target, o):
-                    return True
-        try:
-            if os.path.normcase(o.resolve()) == resolved:
-                return True
-        except OSError:
-            continue
-    return False
+def _is_protected(target: Path, protect: Iterable[str | Path] | Container[str | Path]) -> bool:
+    """True when ``target`` is (a link to, or another spelling of) a protected path.
+
+    ``protect`` is best a ``core.outputs.Originals`` (O(1) per check, built once
+    per run); a plain list is turned into one here.
+    """
+    if not (hasattr(protect, "__contains__") and hasattr(protect, "add")):
+        from core.outputs import Originals
+
+        protect = Originals(protect)  # type: ignore[arg-type]
+    return target in protect
 
 
 def _write_atomically(target: Path, write: Callable[[BinaryIO], None], overwrite: bool) -> None:
-    """Write to a hidden temp file beside ``target``, then move it into place.
+    """core.filesafe's atomic, durable write, with its failures as PhotoErrors."""
+    from core.filesafe import atomic_write
 
-    A crash or error leaves the old file (or nothing) and no temp behind.
-    """
-    parent = target.parent
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".", suffix=".tmp")
-    except OSError as e:
-        raise PhotoError(target, _os_reason(f"cannot write in {parent}", e)) from e
-    try:
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            mode = 0o666 & ~_UMASK
-            with suppress(OSError):
-                mode = os.stat(target).st_mode & 0o7777  # keep an overwritten file's mode
-            os.chmod(tmp, mode)
-            _commit(tmp, target, overwrite)
-        except PhotoError:
-            raise
-        except OSError as e:
-            raise PhotoError(target, _os_reason("cannot write the file", e)) from e
-        except (ValueError, TypeError, RuntimeError, struct.error) as e:
-            raise PhotoError(target, f"could not encode the photo ({e})") from e
-    finally:
-        with suppress(OSError):
-            os.unlink(tmp)
-
-
-def _commit(tmp: str, target: Path, overwrite: bool) -> None:
-    """Move the finished temp file into place; without overwrite, never clobber."""
-    if overwrite:
-        os.replace(tmp, target)
-        return
-    try:
-        os.link(tmp, target)  # fails atomically if something appeared meanwhile
+        atomic_write(target, write, overwrite=overwrite)
+    except PhotoError:
+        raise
     except FileExistsError:
         raise PhotoError(target, "output already exists (use overwrite)") from None
-    except OSError:  # no hard links here (FAT, some network shares)
-        if os.path.lexists(target):
-            raise PhotoError(target, "output already exists (use overwrite)") from None
-        os.replace(tmp, target)
+    except OSError as e:
+        raise PhotoError(target, _os_reason(f"cannot write in {target.parent}", e)) from e
+    except (ValueError, TypeError, RuntimeError, struct.error) as e:
+        raise PhotoError(target, f"could not encode the photo ({e})") from e
 
 
 def _os_reason(what: str, e: OSError) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.categories import CATEGORIES, UNIVERSAL
+from core.filesafe import atomic_json, atomic_path
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -25,6 +26,25 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 class ModelStoreError(RuntimeError):
     """The models folder is missing, incomplete or inconsistent."""
+
+
+class UnknownArchitectureError(ModelStoreError):
+    """The architecture asked for is not in the manifest (a usage error)."""
+
+
+class ModelFileError(ModelStoreError):
+    """A model file named in the manifest is missing or cannot be loaded.
+
+    ``fatal``: the encoder or classifier, which every photo needs; ``universal``:
+    the fallback colorizer itself. A broken category colorizer is neither: its
+    category is routed to the universal model from then on.
+    """
+
+    def __init__(self, message: str, key: str):
+        super().__init__(message)
+        self.key = key
+        self.fatal = key in ("encoder", "classifier")
+        self.universal = key.endswith(f"/{UNIVERSAL}")
 
 
 def models_dir_from_env() -> Path:
@@ -50,9 +70,13 @@ class Route:
     category: str
     model: str  # category name or "universal"
     fallback: bool  # True when the category has no model of its own
+    broken: str = ""  # why its own model could not be loaded, when it has one
 
     @property
     def note(self) -> str:
+        if self.fallback and self.broken:
+            return f"the '{self.category}' model cannot be loaded ({self.broken}): " \
+                   "used the universal model"
         if self.fallback:
             return f"no '{self.category}' model yet: used the universal model"
         return ""
@@ -71,14 +95,24 @@ class ModelStore:
             )
         try:
             self.manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ModelStoreError(f"{path}: cannot read the model manifest ({exc})") from exc
+        if not isinstance(self.manifest, dict):
+            raise ModelStoreError(f"{path}: the model manifest is not a JSON object "
+                                  f"(it holds a {type(self.manifest).__name__})")
+        for part in ("encoder", "classifier"):
+            entry = self.manifest.get(part)
+            if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+                raise ModelStoreError(f"{path}: the manifest names no {part} file")
+        if not isinstance(self.manifest.get("colorizers", {}), dict):
+            raise ModelStoreError(f"{path}: its 'colorizers' entry is not an object")
         cats = tuple(self.manifest.get("categories", ()))
         if cats != CATEGORIES:
             raise ModelStoreError(
                 f"{path}: its category list does not match this version of Tinct"
             )
         self._cache: dict[str, Any] = {}
+        self._broken: dict[str, ModelFileError] = {}  # key -> why it cannot be loaded
         self._lock = threading.Lock()
 
     # -- manifest facts -------------------------------------------------
@@ -103,7 +137,7 @@ class ModelStore:
         try:
             return self.manifest["colorizers"][arch]
         except KeyError:
-            raise ModelStoreError(
+            raise UnknownArchitectureError(
                 f"no colorizers of architecture {arch!r}; have: {', '.join(self.architectures)}"
             ) from None
 
@@ -134,24 +168,47 @@ class ModelStore:
 
     def route(self, category: str, architecture: str | None = None) -> Route:
         models = self.colorizers(architecture)
-        if category in models:
+        arch = architecture or self.default_architecture
+        if category in models and f"colorizer/{arch}/{category}" not in self._broken:
             return Route(category, category, False)
         if UNIVERSAL in models:
-            return Route(category, UNIVERSAL, True)
+            broken = self._broken.get(f"colorizer/{arch}/{category}")
+            return Route(category, UNIVERSAL, True, "" if broken is None else str(broken))
         raise ModelStoreError(f"no colorizer for '{category}' and no universal model")
 
     # -- lazy model loading --------------------------------------------
     def load(self, key: str, file: str) -> Any:
         """Load ``file`` once (thread-safe) and keep it under ``key``."""
         with self._lock:
+            if key in self._broken:
+                raise self._broken[key]
             if key not in self._cache:
                 path = self.root / file
                 if not path.is_file():
-                    raise ModelStoreError(f"{path}: model file named in the manifest is missing")
+                    self._broken[key] = ModelFileError(
+                        f"{path}: model file named in the manifest is missing", key)
+                    raise self._broken[key]
                 from core.backend import keras
 
-                self._cache[key] = keras().saving.load_model(path, compile=False)
+                try:
+                    self._cache[key] = keras().saving.load_model(path, compile=False)
+                except MemoryError:
+                    raise
+                except Exception as exc:  # Keras raises anything from a damaged zip
+                    self._broken[key] = ModelFileError(
+                        f"{path}: model file is damaged or truncated "
+                        f"({exc.__class__.__name__}: {str(exc)[:200]})", key)
+                    raise self._broken[key] from exc
             return self._cache[key]
+
+    def missing_files(self, architecture: str | None = None) -> list[tuple[str, Path]]:
+        """(key, path) of every model file the manifest names that is not on disk."""
+        out = [(part, self.root / self.manifest[part]["file"])
+               for part in ("encoder", "classifier")]
+        arch = architecture or self.default_architecture
+        out += [(f"colorizer/{arch}/{name}", self.root / e.file)
+                for name, e in self.colorizers(architecture).items()]
+        return [(k, p) for k, p in out if not p.is_file()]
 
     def encoder(self):
         return self.load("encoder", self.manifest["encoder"]["file"])
@@ -166,7 +223,7 @@ class ModelStore:
 
 
 def write_manifest(root: str | Path, manifest: dict[str, Any]) -> Path:
-    """Write the manifest atomically (temp file + rename).
+    """Write the manifest atomically and durably (core.filesafe).
 
     The format version and the category list are always this code's: a
     manifest read back, changed and written again need not strip them first.
@@ -175,19 +232,15 @@ def write_manifest(root: str | Path, manifest: dict[str, Any]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     body = {k: v for k, v in manifest.items() if k not in ("format", "categories")}
     manifest = {"format": FORMAT_VERSION, "categories": list(CATEGORIES), **body}
-    tmp = root / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, root / MANIFEST)
-    return root / MANIFEST
+    return atomic_json(root / MANIFEST, manifest)
 
 
 def save_model(model: Any, root: str | Path, file: str) -> str:
     """Save one Keras model atomically under ``root``; return its file name."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".{file}.tmp.keras"
-    model.save(tmp)
-    os.replace(tmp, root / file)
+    with atomic_path(root / file) as tmp:
+        model.save(tmp)
     return file
 
 

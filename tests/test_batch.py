@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 
 from core import lab
-from core.batch import BatchProgress, ColorizeOptions, plan_jobs, run_batch
+from core.batch import BatchProgress, ColorizeOptions, run_batch
+from core.outputs import plan_outputs
 from core.export import ExportOptions
 from core.photo import load_photo
 from tests.conftest import FORMAT_ZOO_BAD, FORMAT_ZOO_OUTPUTS, ZOO_ARTIST
@@ -27,6 +28,11 @@ PIL_FORMAT = {".jpg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".webp": "WEBP"}
 def _digests(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _visible(folder: Path) -> list[Path]:
+    """A folder's entries without the hidden ones (the output ledger)."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
 
 
 def _copy(zoo: Path, dest: Path, *names: str) -> Path:
@@ -74,7 +80,7 @@ def test_outputs_are_named_and_encoded_by_format_family(zoo_run) -> None:
         assert item.output == str(want) and want.is_file()
         with Image.open(want) as im:
             assert im.format == PIL_FORMAT[want.suffix], want.name
-    assert sorted(p.name for p in out.iterdir()) == sorted(
+    assert [p.name for p in _visible(out)] == sorted(
         f"{Path(n).stem}_color{s}" for n, s in FORMAT_ZOO_OUTPUTS.items())
 
 
@@ -147,7 +153,7 @@ def test_format_and_quality_options(format_zoo: Path, tiny_colorizer, tmp_path: 
         report = run_batch([src / "camera.png", src / "deep16.png"], out, tiny_colorizer,
                            export=ExportOptions(fmt="jpg", quality=q))
         assert not report.failed
-        assert sorted(p.name for p in out.iterdir()) == ["camera_color.jpg", "deep16_color.jpg"]
+        assert [p.name for p in _visible(out)] == ["camera_color.jpg", "deep16_color.jpg"]
         assert load_photo(out / "deep16_color.jpg").bit_depth == 8  # JPEG holds 8 bits
         sizes[q] = (out / "camera_color.jpg").stat().st_size
     assert sizes[20] < sizes[95]
@@ -190,7 +196,7 @@ def test_resume_skips_existing_outputs_and_overwrite_redoes_them(
     out = tmp_path / "out"
     first = run_batch([src], out, tiny_colorizer)
     assert len(first.written) == 2 and len(first.failed) == 1
-    files = sorted((out / "in").iterdir())
+    files = _visible(out / "in")
     stamps = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files}
 
     again = run_batch([src], out, tiny_colorizer)
@@ -202,36 +208,47 @@ def test_resume_skips_existing_outputs_and_overwrite_redoes_them(
     redo = run_batch([src], out, tiny_colorizer, export=ExportOptions(overwrite=True))
     assert len(redo.written) == 2 and redo.skipped == []
     assert all(p.stat().st_mtime_ns != stamps[p][0] for p in files)
-    assert sorted((out / "in").iterdir()) == files  # no temp files left behind
+    assert _visible(out / "in") == files
+    assert sorted(p.name for p in (out / "in").iterdir() if p.name.startswith(".")) == [
+        ".tinct-outputs.jsonl"]  # no temp files left behind
 
 
-def test_existing_output_is_not_overwritten(format_zoo: Path, tiny_colorizer,
-                                            tmp_path: Path) -> None:
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_users_file_at_the_output_name_is_kept(format_zoo: Path, tiny_colorizer,
+                                                 tmp_path: Path, overwrite: bool) -> None:
+    """Not Tinct's output of this photo: never replaced, not counted as done, even with
+    overwrite; the photo gets the next free name and the report says why."""
     src = _copy(format_zoo, tmp_path / "in", "camera.png")
     out = tmp_path / "out"
     out.mkdir()
     (out / "camera_color.png").write_bytes(b"the user's own file")
-    report = run_batch([src / "camera.png"], out, tiny_colorizer)
+    report = run_batch([src / "camera.png"], out, tiny_colorizer,
+                       export=ExportOptions(overwrite=overwrite))
     (item,) = report.items
-    assert item.skipped and item.error is None
+    assert not item.skipped and item.error is None
+    assert item.output == str(out / "camera_color_2.png")
+    assert "camera_color.png" in item.note and "not Tinct's output" in item.note
     assert (out / "camera_color.png").read_bytes() == b"the user's own file"
+    assert load_photo(out / "camera_color_2.png").size == load_photo(src / "camera.png").size
 
 
 def test_an_original_is_never_overwritten(format_zoo: Path, tiny_colorizer,
                                           tmp_path: Path) -> None:
-    """photo.png's output would be photo_color.png, itself an input: refused even with
-    overwrite, and the batch goes on."""
+    """photo.png's output would be photo_color.png, itself an input: it is never written,
+    even with overwrite; the photo gets the next free name and the batch goes on."""
     src = _copy(format_zoo, tmp_path / "in", "camera.png", "street.jpg")
     shutil.copy(format_zoo / "palette.png", src / "camera_color.png")
     before = _digests(src)
     inputs = sorted(src.iterdir())
     report = run_batch(inputs, src, tiny_colorizer, export=ExportOptions(overwrite=True))
     by_name = {Path(i.input).name: i for i in report.items}
-    assert "original" in by_name["camera.png"].error
-    assert by_name["street.jpg"].error is None and by_name["camera_color.png"].error is None
+    assert by_name["camera.png"].output == str(src / "camera_color_2.png")
+    assert "is an original" in by_name["camera.png"].note
+    assert not report.failed
     after = _digests(src)
     assert {k: after[k] for k in before} == before
-    assert set(after) - set(before) == {"street_color.jpg", "camera_color_color.png"}
+    assert set(after) - set(before) == {"street_color.jpg", "camera_color_color.png",
+                                        "camera_color_2.png", ".tinct-outputs.jsonl"}
 
 
 # --------------------------------------------------------------------------- planning
@@ -243,15 +260,15 @@ def test_folders_are_mirrored_recursively_only_when_asked(tmp_path: Path) -> Non
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
         (tree / rel).write_bytes(b"x")
 
-    def fmt(p: Path) -> str:
-        return {".jpg": "jpg", ".tif": "tiff"}.get(p.suffix, "png")
-
     out = tmp_path / "out"
-    flat, problems = plan_jobs([tree], out, fmt)
-    assert problems == []
-    assert [(j.input, j.output) for j in flat] == [(tree / "a.png", out / "album/a_color.png")]
-    deep, _ = plan_jobs([tree], out, fmt, recursive=True)
-    assert {j.output.relative_to(out).as_posix() for j in deep} == {
+    flat = plan_outputs([tree], out)
+    assert flat.problems == []
+    assert [(j.input, j.output) for j in flat.targets] == [
+        (tree / "a.png", out / "album/a_color.png")]
+    assert {p.path.name: p.reason for p in flat.passed_over} == {
+        "sub": "sub-folder (use --recursive)", ".hidden.png": "hidden file"}
+    deep = plan_outputs([tree], out, recursive=True)
+    assert {j.output.relative_to(out).as_posix() for j in deep.targets} == {
         "album/a_color.png", "album/sub/b_color.jpg", "album/sub/deeper/c_color.tif"}
 
 
@@ -261,17 +278,17 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_again(tmp_path: Pa
     for rel in ("a.png", "sub/b.jpg", "out/album/a_color.png", "out/album/sub/b_color.jpg"):
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
         (tree / rel).write_bytes(b"x")
-    jobs, _ = plan_jobs([tree], tree / "out", lambda p: "png", recursive=True)
+    jobs = plan_outputs([tree], tree / "out", fmt="png", recursive=True).targets
     assert sorted(j.input.relative_to(tree).as_posix() for j in jobs) == ["a.png", "sub/b.jpg"]
     # Outputs beside the originals' folder (not inside it) leave the tree alone.
-    beside, _ = plan_jobs([tree], tmp_path, lambda p: "png", recursive=True)
+    beside = plan_outputs([tree], tmp_path, fmt="png", recursive=True).targets
     assert len(beside) == 4
 
 
 def test_same_stem_inputs_do_not_collide(tmp_path: Path) -> None:
     for name in ("photo.jpg", "photo.png", "photo.bmp"):
         (tmp_path / name).write_bytes(b"x")
-    jobs, _ = plan_jobs(sorted(tmp_path.iterdir()), tmp_path / "out", lambda p: "png")
+    jobs = plan_outputs(sorted(tmp_path.iterdir()), tmp_path / "out", fmt="png").targets
     outs = [j.output for j in jobs]
     assert len(set(outs)) == 3
     assert all(o.suffix == ".png" and o.parent == tmp_path / "out" for o in outs)
@@ -302,7 +319,7 @@ def test_progress_and_cancel(format_zoo: Path, tiny_colorizer, tmp_path: Path) -
     stopped = run_batch([src], tmp_path / "out2", tiny_colorizer,
                         cancelled=lambda: len(done) >= 2, on_item=done.append)
     assert stopped.cancelled and len(stopped.items) == 2
-    assert len(list((tmp_path / "out2" / "in").iterdir())) == 2
+    assert len(_visible(tmp_path / "out2" / "in")) == 2
     # Resume finishes the rest without redoing the first two.
     rest = run_batch([src], tmp_path / "out2", tiny_colorizer)
     assert len(rest.skipped) == 2 and len(rest.written) == 2

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image, ImageCms, ImageFile, ImageOps
 from skimage import data
 
-from core import photo
+from core import filesafe, photo
 from core.photo import (
     MAX_PIXELS,
     OUTPUT_FORMATS,
@@ -382,7 +382,7 @@ def test_save_is_atomic_and_leaves_no_temp(tmp_path: Path, astro: np.ndarray) ->
     assert [q.name for q in out.parent.iterdir()] == ["x.png"]
     mode = out.stat().st_mode & 0o777
     if os.name == "posix":  # not mkstemp's private 0600
-        assert mode == 0o666 & ~photo._UMASK
+        assert mode == 0o666 & ~filesafe._UMASK
 
 
 def test_failed_save_keeps_the_old_file_and_no_temp(tmp_path: Path, astro: np.ndarray,

@@ -1,0 +1,310 @@
+"""The single-file job: read one photo, colorize it, write its output(s).
+
+The CLI's batch, the app's batch dialog and its Save / Save All all run this,
+so a photo gives the same file and the same error text from each of them.
+Every failure is a :class:`JobError` of one type per cause, so a caller can
+tell "this photo is bad" (the batch goes on) from "the disk is full" or "the
+encoder is missing" (no later photo can succeed: the batch stops, once).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.export import ExportOptions, encode_compare, encode_result
+from core.filesafe import Staged, is_disk_full
+from core.outputs import DONE, REDO, Ledger, Target, _family
+from core.photo import Photo, PhotoError, load_photo
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import BinaryIO
+
+    from core.engine import Analysis, Colorizer, ColorizeResult
+
+
+class JobError(Exception):
+    """One photo's job failed; str() is '<path>: <reason>'."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # across processes (Ray, workers)
+        return (type(self), (self.path, self.reason))
+
+
+class ReadError(JobError):
+    """The input cannot be read or decoded (or holds no usable pixels)."""
+
+
+class ModelError(JobError):
+    """A model could not be loaded. ``fatal``: no photo can be colorized (encoder or
+    classifier); otherwise photos routed to other models still can."""
+
+    def __init__(self, path: str | Path, reason: str, fatal: bool = False):
+        super().__init__(path, reason)
+        self.fatal = fatal
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, self.reason, self.fatal))
+
+
+class WriteError(JobError):
+    """The output cannot be written (permissions, encoding, a name nobody can have)."""
+
+
+class DiskFullError(WriteError):
+    """No space left (or quota exceeded): every later write would fail too."""
+
+
+@dataclass(frozen=True)
+class ColorizeOptions:
+    """What the colorizer is asked for (the same for every photo of a batch)."""
+
+    category: str = "auto"
+    strength: float = 1.0
+    routing: str = "soft"
+
+
+@dataclass
+class ItemResult:
+    """The outcome for one input: the JSON report's object."""
+
+    input: str
+    output: str | None
+    category: str | None = None
+    confidences: dict[str, float] = field(default_factory=dict)
+    models_used: list[str] = field(default_factory=list)
+    routing: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    skipped: bool = False  # a valid output of this input is there already (resume)
+    compare: str | None = None  # the side-by-side file, when asked for
+    note: str | None = None  # e.g. why the output has a numbered name
+    passed_over: str | None = None  # a folder entry not taken as a photo: why
+
+    def to_report(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def read_input(target: Target | Path) -> Photo:
+    """Load the input photo; ReadError says why it cannot be read."""
+    path = target.input if isinstance(target, Target) else Path(target)
+    try:
+        return load_photo(path)
+    except PhotoError as e:
+        raise ReadError(e.path, e.reason) from e
+    except MemoryError:
+        raise ReadError(path, "not enough memory to open it") from None
+
+
+def colorize_photo(
+    colorizer: Colorizer,
+    photo: Photo,
+    options: ColorizeOptions = ColorizeOptions(),
+    analysis: Analysis | None = None,
+) -> ColorizeResult:
+    """Analyse (unless given) and render one photo; model failures are ModelErrors.
+
+    A category model that cannot be loaded is marked broken in the store and
+    the photo is rendered again: its category then falls back to the universal
+    model (the result's notes say so).
+    """
+    from core.store import ModelFileError, ModelStoreError
+
+    path = photo.path or Path("<photo>")
+    for attempt in (0, 1):
+        try:
+            if analysis is None:
+                analysis = colorizer.analyze(photo.rgb)
+            return colorizer.render(analysis, options.category, options.strength,
+                                    options.routing)
+        except ModelFileError as e:
+            if attempt == 0 and not e.fatal and not e.universal:
+                continue  # that category now routes to the universal model
+            raise ModelError(path, str(e), fatal=e.fatal) from e
+        except ModelStoreError as e:
+            raise ModelError(path, str(e)) from e
+        except MemoryError:
+            raise ReadError(path, "not enough memory to colorize it") from None
+        except ValueError as e:
+            raise ReadError(path, str(e)) from e
+    raise AssertionError("unreachable")
+
+
+def write_outputs(
+    target: Target, photo: Photo, result: ColorizeResult | np.ndarray,
+    export: ExportOptions = ExportOptions(),
+) -> tuple[list[Path], bool]:
+    """Write the colour photo (and the comparison, when planned) under the plan's names.
+
+    Returns the paths written and whether they are fresh (False: another run wrote this
+    input's outputs meanwhile, ours were dropped).
+    """
+    rgb = result if isinstance(result, np.ndarray) else result.rgb
+    jobs: list[tuple[Path, Callable[[BinaryIO], None]]] = []
+    try:
+        jobs.append((target.output, encode_result(photo, rgb, target.output, export,
+                                                  target.fmt)))
+        if target.compare is not None:
+            jobs.append((target.compare, encode_compare(photo, rgb, target.compare, export,
+                                                        target.fmt)))
+    except PhotoError as e:
+        raise WriteError(e.path, e.reason) from e
+    except (ValueError, MemoryError) as e:
+        raise WriteError(target.output, f"could not encode the photo ({e})") from e
+    written: list[Path] = []
+    fresh = True
+    for path, write in jobs:
+        final, new = _commit(target, path, write)
+        written.append(final)
+        fresh = fresh and new
+    if written:
+        target.output = written[0]
+        if target.compare is not None:
+            target.compare = written[1]
+    return written, fresh
+
+
+def _commit(target: Target, path: Path, write: Callable[[BinaryIO], None]) -> tuple[Path, bool]:
+    """Stage, record in the ledger, then link under the first name still free."""
+    try:
+        with Staged(path) as staged:
+            try:
+                write(staged.file)
+            except PhotoError as e:
+                raise WriteError(e.path, e.reason) from e
+            st = staged.finish()
+            replace = target.state == REDO and _still_ours(target, path)
+            current, n = path, 1
+            while True:
+                Ledger.append(path.parent, target.record(current, st))
+                if replace and current == path:
+                    return staged.commit(current, overwrite=True), True
+                try:
+                    return staged.commit(current, overwrite=False), True
+                except FileExistsError:
+                    rec = Ledger(path.parent).owner(current.name)
+                    if rec is not None and rec.input == target.input_key:
+                        return current, False  # another run did this photo meanwhile
+                n += 1
+                if n > 10_000:
+                    raise WriteError(path, "no free output name") from None
+                current = path.with_name(f"{_family_stem(path)}_{n}{path.suffix}")
+    except JobError:
+        raise
+    except OSError as e:
+        if is_disk_full(e):
+            raise DiskFullError(path.parent, _os_reason("the disk is full", e)) from e
+        raise WriteError(path, _os_reason(f"cannot write in {path.parent}", e)) from e
+
+
+def _family_stem(path: Path) -> str:
+    """'x_color' for x_color.jpg and x_color_3.jpg (numbered names count on from the base)."""
+    m = _family(path).fullmatch(path.name)
+    stem = path.stem
+    if m is not None and m.group(1) is not None:
+        stem = stem[: -len(m.group(1)) - 1]
+    return stem
+
+
+def _still_ours(target: Target, path: Path) -> bool:
+    """The file we plan to replace is still the one Tinct wrote (not swapped since)."""
+    expected = target.replaces.get(path.name)
+    if expected is None:
+        return False
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) == expected
+
+
+def _os_reason(what: str, e: OSError) -> str:
+    detail = e.strerror or os.strerror(e.errno or errno.EIO) or type(e).__name__
+    return f"{what} ({detail[:1].lower() + detail[1:]})"
+
+
+# --------------------------------------------------------------------------- the job
+
+
+def item_for(target: Target | Path, exc: BaseException | None = None,
+             options: ColorizeOptions | None = None) -> ItemResult:
+    """The report item of a target (skipped when done), or of a failure."""
+    t = target if isinstance(target, Target) else None
+    path = t.input if t is not None else Path(target)  # type: ignore[arg-type]
+    item = ItemResult(str(path), str(t.output) if t is not None else None,
+                      routing=options.routing if options else None,
+                      compare=str(t.compare) if t is not None and t.compare else None,
+                      note=(t.note or None) if t is not None else None)
+    if t is not None and t.state == DONE and exc is None:
+        item.skipped = True
+    if exc is not None:
+        item.error = str(exc) if isinstance(exc, JobError) else f"{path}: {exc}"
+        item.output = item.compare = None
+    return item
+
+
+def finish(
+    target: Target, photo: Photo, result: ColorizeResult,
+    options: ColorizeOptions = ColorizeOptions(), export: ExportOptions = ExportOptions(),
+    t0: float | None = None,
+) -> ItemResult:
+    """Write a colorized photo and fill its report item (errors: WriteError/DiskFullError)."""
+    t0 = time.perf_counter() if t0 is None else t0
+    written, fresh = write_outputs(target, photo, result, export)
+    item = item_for(target, options=options)
+    item.skipped = not fresh
+    item.category = result.category
+    item.confidences = {k: round(v, 6) for k, v in result.confidences.items()}
+    item.models_used = list(result.models_used)
+    notes = [n for n in (target.note, *result.notes) if n]
+    item.note = "; ".join(dict.fromkeys(notes)) or None
+    item.seconds = round(time.perf_counter() - t0, 4)
+    return item
+
+
+def run_job(
+    target: Target,
+    colorizer: Colorizer,
+    options: ColorizeOptions = ColorizeOptions(),
+    export: ExportOptions = ExportOptions(),
+    *,
+    photo: Photo | None = None,
+    analysis: Analysis | None = None,
+) -> ItemResult:
+    """Read -> colorize -> write one target; a done target is skipped.
+
+    A bad photo becomes the item's error. Raises only what stops a batch:
+    DiskFullError and a fatal ModelError.
+    """
+    t0 = time.perf_counter()
+    if target.state == DONE and photo is None:
+        return item_for(target, options=options)
+    try:
+        if photo is None:
+            photo = read_input(target)
+        result = colorize_photo(colorizer, photo, options, analysis)
+        return finish(target, photo, result, options, export, t0)
+    except DiskFullError:
+        raise
+    except ModelError as e:
+        if e.fatal:
+            raise
+        item = item_for(target, e, options)
+    except JobError as e:
+        item = item_for(target, e, options)
+    item.seconds = round(time.perf_counter() - t0, 4)
+    return item
