@@ -17,8 +17,8 @@ from PIL import Image
 
 from core import lab
 from core.batch import BatchProgress, ColorizeOptions, run_batch
-from core.outputs import plan_outputs
 from core.export import ExportOptions
+from core.outputs import plan_outputs
 from core.photo import load_photo
 from tests.conftest import FORMAT_ZOO_BAD, FORMAT_ZOO_OUTPUTS, ZOO_ARTIST
 

@@ -471,7 +471,8 @@ def test_overwriting_an_output_asks_first(qtbot, window, photo_dir, tmp_path, mo
 
 
 def _outputs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    """Photos written (not Tinct's hidden output ledger)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
 def test_batch_writes_every_output_and_lists_failures(qtbot, window, mixed_dir, tmp_path):

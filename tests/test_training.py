@@ -474,3 +474,66 @@ def test_topk_error() -> None:
     np.testing.assert_array_equal(metrics.topk_error(probs, labels, 1), [0, 1, 1])
     np.testing.assert_array_equal(metrics.topk_error(probs, labels, 3), [0, 0, 1])
     np.testing.assert_array_equal(metrics.topk_error(probs, labels, 4), [0, 0, 0])
+
+
+# --------------------------------------------------------------------------- killed saves
+
+
+def test_a_killed_save_never_counts_as_a_finished_stage(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training saves through core.filesafe: a save killed half-way leaves no
+    classifier.keras (resume trains it again) and the last whole checkpoint."""
+    from core.backend import keras
+    from core.training import train as tr
+
+    k = keras()
+    rng = np.random.default_rng(0)
+    pooled = rng.normal(size=(40, 8)).astype(np.float32)
+    labels = rng.integers(0, 3, 40)
+    settings = tr.TrainSettings(classifier_epochs=1)
+    logged: list[str] = []
+    real_save = k.Model.save
+
+    def killed_save(self, filepath, *a, **kw):
+        Path(filepath).write_bytes(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt  # the process dies here
+
+    monkeypatch.setattr(k.Model, "save", killed_save)
+    trainer = tr.Trainer(tmp_path, settings, log=logged.append)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train_classifier(pooled, labels)
+    assert not (tmp_path / "classifier.keras").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]  # no temp left
+
+    monkeypatch.setattr(k.Model, "save", real_save)
+    model = tr.Trainer(tmp_path, settings, log=logged.append).train_classifier(pooled, labels)
+    assert not any("finished earlier" in line for line in logged)  # trained, not "reloaded"
+    again = tr.Trainer(tmp_path, settings, log=logged.append).train_classifier(pooled, labels)
+    assert "classifier: finished earlier, reloaded" in logged
+    maps = pooled[:4, None, None, :]
+    np.testing.assert_allclose(again.predict_on_batch(maps), model.predict_on_batch(maps),
+                               atol=1e-6)
+
+    # An epoch checkpoint killed mid-save keeps the previous epoch's weights and number.
+    net = k.Sequential([k.Input((8,)), k.layers.Dense(3)])
+    ckpt = tmp_path / "checkpoints" / "stage"
+    ckpt.parent.mkdir()
+    cb = tr._checkpoint_callback(ckpt)
+    cb.set_model(net)
+    cb.on_epoch_end(0)
+    saved = [w.copy() for w in net.get_weights()]
+    net.set_weights([w + 1 for w in saved])
+
+    def killed_weights(self, filepath, *a, **kw):
+        Path(filepath).write_bytes(b"\x89HDF half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(k.Model, "save_weights", killed_weights)
+    with pytest.raises(KeyboardInterrupt):
+        cb.on_epoch_end(1)
+    monkeypatch.undo()
+    fresh = k.Sequential([k.Input((8,)), k.layers.Dense(3)])
+    assert tr._resume_point(ckpt, fresh) == 1
+    for w, s in zip(fresh.get_weights(), saved, strict=True):
+        np.testing.assert_array_equal(w, s)
+    assert sorted(p.name for p in ckpt.parent.iterdir()) == ["stage.json", "stage.weights.h5"]

@@ -9,7 +9,6 @@ internet) are listed as unavailable rather than silently skipped.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from core.categories import CATEGORIES
+from core.filesafe import atomic_json, atomic_text
 from core.nets.backbones import BACKBONES, available_backbones
 from core.training.dataset import Split, gray_inputs, load_split
 from core.training.metrics import topk_error
@@ -102,6 +102,6 @@ def render_table(result: dict[str, Any], path: Path) -> str:
         lines += [f"- {n}: {why}" for n, why in result["unavailable"].items()]
     text = "\n".join(lines) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.with_suffix(".json").write_text(json.dumps(result, indent=1))
+    atomic_text(path, text)
+    atomic_json(path.with_suffix(".json"), result, indent=1)
     return text

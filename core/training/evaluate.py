@@ -10,7 +10,6 @@ photo. Plus the classifier's top-1 / top-3 error per category (Table I).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from PIL import Image
 from core import lab
 from core.categories import CATEGORIES, UNIVERSAL
 from core.engine import Colorizer
+from core.filesafe import atomic_json, atomic_text, atomic_write
 from core.store import MANIFEST, write_manifest
 from core.training.dataset import Split, load_split
 from core.training.metrics import ab_mse, colourfulness, psnr, topk_error
@@ -192,9 +192,9 @@ def _write_sheets(sheets, columns, labels, sheet_dir: Path, thumb: int = 128) ->
                                  for im in row], axis=1) for row in rowset]
         img = (np.clip(np.concatenate(tiles, axis=0), 0, 1) * 255 + 0.5).astype(np.uint8)
         path = sheet_dir / f"{CATEGORIES[k]}.jpg"
-        Image.fromarray(img).save(path, quality=85)
+        atomic_write(path, lambda f, im=img: Image.fromarray(im).save(f, "JPEG", quality=85))
         files.append(path.name)
-    (sheet_dir / "columns.txt").write_text(" | ".join(columns) + "\n")
+    atomic_text(sheet_dir / "columns.txt", " | ".join(columns) + "\n")
     return files
 
 
@@ -244,7 +244,7 @@ def render_report(result: dict[str, Any], path: Path, sheet_rel: str = "figures"
         lines += [f"![{f[:-4]}]({sheet_rel}/{f})" for f in result["sheets"]]
     text = "\n".join(lines) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    atomic_text(path, text)
     return text
 
 
@@ -253,7 +253,7 @@ def run_evaluation(prepared, models_dir, report: Path, runs=(), limit=None,
     test = load_split(prepared, "test", limit)
     extra = {Path(r).name: Path(r) for r in runs}
     result = evaluate(test, models_dir, extra, sheet_dir=report.parent / "figures")
-    report.with_suffix(".json").write_text(json.dumps(result, indent=1))
+    atomic_json(report.with_suffix(".json"), result, indent=1)
     render_report(result, report)
     if update_manifest:
         _update_manifest(models_dir, result)

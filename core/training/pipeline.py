@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from dataclasses import asdict
@@ -14,6 +13,7 @@ import numpy as np
 
 from core.backend import device_name, keras
 from core.categories import CATEGORIES, UNIVERSAL
+from core.filesafe import atomic_json, atomic_path
 from core.store import save_model, write_manifest
 from core.training.dataset import load_split
 from core.training.train import Trainer, TrainSettings, build_encoder, set_precision
@@ -90,7 +90,7 @@ def run_training(
         "models": sorted(colorizers),
         "paper_models": sorted(paper),
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_json(run_dir / "summary.json", summary, indent=1)
     log(f"finished in {summary['seconds']} s")
     if out is not None:
         assemble_models(run_dir, out, settings, summary)
@@ -118,9 +118,8 @@ def baseline_entry(run_dir: Path, out: Path, arch: str) -> dict[str, Any] | None
     for name in (UNIVERSAL, *CATEGORIES):
         src = run_dir / f"{arch}_{name}.keras"
         if src.is_file():
-            tmp = out / f".{src.name}.tmp"
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, out / src.name)
+            with atomic_path(out / src.name) as tmp:
+                shutil.copyfile(src, tmp)
             models[name] = {"file": src.name, "metrics": {}}
     return {"architecture": network, "head": "regression", "input": reads, "models": models,
             "note": baseline_note(run_dir, arch)}

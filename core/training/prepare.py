@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
+import io
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +34,7 @@ from PIL import Image
 
 from core import lab
 from core.categories import CATEGORIES, GENERAL
+from core.filesafe import atomic_text, atomic_write
 from core.photo import SUPPORTED_SUFFIXES, PhotoError, load_photo
 
 SIZE = 256
@@ -202,14 +203,12 @@ def prepare(
         )
     if keep_splits is not None:
         log(f"{n_kept_split} photos kept their split from {keep_splits}")
-    index = out / INDEX
-    tmp = index.with_suffix(".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["file", "category", "split", "source", "group"])
-        for r in rows:
-            w.writerow([r.file, r.category, r.split, r.source, r.group])
-    os.replace(tmp, index)
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["file", "category", "split", "source", "group"])
+    for r in rows:
+        w.writerow([r.file, r.category, r.split, r.source, r.group])
+    atomic_text(out / INDEX, buf.getvalue())
     return rows
 
 
@@ -251,6 +250,4 @@ def _is_square(path: Path, size: int) -> bool:
 
 
 def _save_atomic(image: Image.Image, dest: Path, fmt: str, **kw) -> None:
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    image.save(tmp, fmt, **kw)
-    os.replace(tmp, dest)
+    atomic_write(dest, lambda f: image.save(f, fmt, **kw))

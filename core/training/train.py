@@ -23,6 +23,7 @@ import numpy as np
 from core import lab
 from core.backend import keras
 from core.categories import CATEGORIES, NO_DATA, UNIVERSAL
+from core.filesafe import atomic_json, atomic_path, atomic_write
 from core.nets import classifier as clf
 from core.nets.decoder import build_decoder, class_rebalance_weights, rebalanced_bins_loss
 from core.nets.efficientnet_lite import build_efficientnet_lite
@@ -106,8 +107,11 @@ def _checkpoint_callback(path: Path):
 
     class Checkpoint(k.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            self.model.save_weights(path.with_suffix(".weights.h5"))
-            path.with_suffix(".json").write_text(json.dumps({"epoch": epoch + 1}))
+            # Weights first, then the epoch that says they are complete; each atomic,
+            # so a kill mid-save leaves the previous epoch's pair, never half a file.
+            with atomic_path(path.with_suffix(".weights.h5")) as tmp:
+                self.model.save_weights(tmp)
+            atomic_json(path.with_suffix(".json"), {"epoch": epoch + 1}, indent=None)
 
     return Checkpoint()
 
@@ -229,7 +233,7 @@ class Trainer:
         self._gray: dict[str, np.ndarray] = {}
         keras().utils.set_random_seed(settings.seed)
         set_precision(settings.mixed_precision)
-        (self.run / "settings.json").write_text(json.dumps(asdict(settings), indent=2))
+        atomic_json(self.run / "settings.json", asdict(settings))
 
     def out_of_time(self, stage: str) -> bool:
         """True (and logged) when the time budget is spent: skip ``stage``."""
@@ -273,7 +277,8 @@ class Trainer:
                         class_weight=weights, validation_data=val, verbose=2)
         self.history["classifier"] = {**hist.history, "seconds": time.perf_counter() - t0}
         model = clf.head_from_pooled(head)
-        model.save(path)
+        with atomic_path(path) as tmp:  # a half-written model must never count as finished
+            model.save(tmp)
         set_precision(self.s.mixed_precision)
         return model
 
@@ -433,7 +438,8 @@ class Trainer:
         set_precision(False)
         clean = builder()
         clean.set_weights([np.asarray(w, np.float32) for w in model.get_weights()])
-        clean.save(path)
+        with atomic_path(path) as tmp:  # a half-written stage must never count as finished
+            clean.save(tmp)
         set_precision(self.s.mixed_precision)
 
     # -- the paper's network ---------------------------------------------------
@@ -509,7 +515,7 @@ class Trainer:
     def save_history(self) -> None:
         path = self.run / "history.json"
         old = json.loads(path.read_text()) if path.is_file() else {}
-        path.write_text(json.dumps({**old, **self.history}, indent=1))
+        atomic_json(path, {**old, **self.history}, indent=1)
 
 
 class ProgressionSheet:
@@ -539,7 +545,7 @@ class ProgressionSheet:
         self.rows.append(np.concatenate(tiles, axis=1))
         sheet = (np.clip(np.concatenate(self.rows, axis=0), 0, 1) * 255 + 0.5).astype(np.uint8)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(sheet).save(self.path, quality=88)
+        atomic_write(self.path, lambda f: Image.fromarray(sheet).save(f, "JPEG", quality=88))
 
 
 def _every_n_epochs(n: int, fn: Callable[[int], None]):
