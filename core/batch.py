@@ -136,17 +136,11 @@ def run_batch(
         except (DiskFullError, ModelError) as e:
             report.stopped = str(e)
             report.disk_full = isinstance(e, DiskFullError)
+            report.not_started = len(targets) - n - 1
             add(item_for(target, e, options))
-            for rest in targets[n + 1:]:
-                why = _NotStarted(f"not done: the batch stopped ({e.reason})")
-                add(item_for(rest, why, options))
             break
         add(item)
     if progress and not report.cancelled and report.stopped is None:
         progress(BatchProgress(len(targets), len(targets), "", time.perf_counter() - t0,
                                len(report.failed)))
     return report
-
-
-class _NotStarted(Exception):
-    """A photo the batch never reached because it stopped."""

@@ -237,7 +237,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         for sig, old in handlers.items():
             signal.signal(sig, old)
     for item in report.failed:
-        print(f"failed: {item.error}", file=sys.stderr)
+        if item.error != report.stopped:  # that one is told once, below
+            print(f"failed: {item.error}", file=sys.stderr)
     n = len(report.items)
     line = (f"{len(report.written)} colorized, {len(report.skipped)} already done, "
             f"{len(report.failed)} failed of {n} -> {out}")
@@ -249,7 +250,9 @@ def cmd_colorize(args: argparse.Namespace) -> int:
                 f"{report.not_started} not started"
     print(line, file=sys.stderr)
     if report.stopped:
-        print(f"tinct: the batch stopped: {report.stopped}", file=sys.stderr)
+        print(f"tinct: the batch stopped: {report.stopped}; {report.not_started} photo"
+              f"{'s' if report.not_started != 1 else ''} not started (run it again to "
+              "finish)", file=sys.stderr)
     if report.cancelled:
         return EXIT_SIGNAL + stop["signal"]
     if report.stopped and not report.disk_full:

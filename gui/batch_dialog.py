@@ -319,7 +319,18 @@ class BatchDialog(QDialog):
             parts.append(f"{skipped} skipped (already done)")
         if failed:
             parts.append(f"{failed} failed")
-        if report.cancelled:
+        from core.outputs import describe_passed_over
+
+        over = describe_passed_over(report.passed_over_counts())
+        if over:
+            parts.append(over)
+        if report.stopped:  # a full disk or broken models: no later photo could succeed
+            self.summary.setText(
+                f"Stopped: {report.stopped}. {', '.join(parts)}; {report.not_started} not "
+                "started. Start again to finish: done photos are skipped."
+            )
+            self.status.setText("Stopped")
+        elif report.cancelled:
             self.summary.setText(
                 f"Cancelled after {total} photo{'s' if total != 1 else ''}: {', '.join(parts)}. "
                 "Start again to resume: finished photos are skipped."

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -486,9 +485,7 @@ class MainWindow(QMainWindow):
             return 0
         options = self.export.options()
         dest = self.export.destination()
-        originals = {self.session.items[i].path.resolve() for i in self.session.order}
-        plan: list[tuple[int, Path]] = []
-        taken: set[Path] = set()
+        ready: list[int] = []
         skipped: list[str] = []
         for item_id in ids:
             item = self.session.items.get(item_id)
@@ -496,31 +493,31 @@ class MainWindow(QMainWindow):
                 if item is not None:
                     skipped.append(item.name)
                 continue
-            try:
-                out = self.session.output_for(item, dest, options)
-                if out in taken:  # photo.jpg and photo.png saved as PNG
-                    variant = options.pattern.replace("{name}", "{name}_{ext}")
-                    out = self.session.output_for(item, dest, _with_pattern(options, variant))
-            except ValueError as exc:
-                self.show_error("Cannot save", str(exc))
-                return 0
-            if out.resolve() in originals:
-                self.show_error("Not saved", f"{out}: saving would replace an original photo. "
-                                "Change the name pattern or the destination folder.")
-                continue
-            taken.add(out)
-            plan.append((item_id, out))
-        existing = [out for _, out in plan if out.exists()]
+            ready.append(item_id)
+        from core.outputs import NEW, REDO
+
+        try:  # core's output plan: the batch's names and collision rule
+            plan = self.session.plan_export(ready, dest, options)
+        except ValueError as exc:
+            self.show_error("Cannot save", str(exc))
+            return 0
+        # Tinct's own earlier outputs of these photos: ask before replacing them. Any
+        # other file at a name (an original, the user's own) is never touched: the plan
+        # already gave that photo the next free name.
+        existing = [t.output for _, t in plan if t.state != NEW]
         overwrite = False
         if existing:
             overwrite = self.confirm_overwrite(existing)
-            if not overwrite:
-                plan = [(i, out) for i, out in plan if not out.exists()]
+            if overwrite:
+                for _, t in plan:
+                    t.state = REDO if t.state != NEW else NEW
+            else:
+                plan = [(i, t) for i, t in plan if t.state == NEW]
         if not plan:
             if skipped and not existing:
                 self.statusBar().showMessage("Nothing to save yet: no photo is colorized")
             return 0
-        count = self.session.export(plan, _with_overwrite(options, overwrite))
+        count = self.session.export(plan, options)
         where = dest or "next to the originals"
         self.statusBar().showMessage(f"Saving {count} photo{'s' if count != 1 else ''} to {where}…")
         return count
@@ -620,11 +617,3 @@ def _reason(item: PhotoItem) -> str:
         if error.startswith(prefix):
             return error[len(prefix):]
     return error
-
-
-def _with_pattern(options: Any, pattern: str) -> Any:
-    return replace(options, pattern=pattern)
-
-
-def _with_overwrite(options: Any, overwrite: bool) -> Any:
-    return replace(options, overwrite=overwrite)

@@ -490,25 +490,43 @@ class Session(QObject):
         self.item_changed.emit(item_id)
 
     # -- export ----------------------------------------------------------
+    def plan_export(self, ids: Iterable[int], dest: Path | None, options: Any) -> list[
+            tuple[int, Any]]:
+        """(item, core.outputs.Target) for saving ``ids``: the CLI's output plan, so Save
+        gives the same names and collision rule as a batch (ValueError: bad pattern)."""
+        from core.outputs import plan_files
+
+        pairs, formats, wanted = [], {}, []
+        for item_id in ids:
+            item = self.items.get(item_id)
+            if item is None:
+                continue
+            folder = dest or (pictures_dir() if item.pasted else item.path.parent)
+            pairs.append((item.path, folder))
+            if item.source_format:
+                formats[item.path] = item.source_format
+            wanted.append(item)
+        plan = plan_files(pairs, fmt=options.fmt, pattern=options.pattern,
+                          compare=options.side_by_side, source_formats=formats,
+                          originals=[self.items[i].path for i in self.order])
+        targets = {t.input: t for t in plan.targets}
+        return [(item.id, targets[item.path]) for item in wanted if item.path in targets]
+
     def output_for(self, item: PhotoItem, dest: Path | None, options: Any) -> Path:
         """Where Save writes this photo (ValueError for a bad name pattern)."""
-        from core.photo import default_format_for, output_path
+        return self.plan_export([item.id], dest, options)[0][1].output
 
-        fmt = options.fmt or default_format_for(item.source_format or _format_guess(item.path))
-        folder = dest or (pictures_dir() if item.pasted else item.path.parent)
-        return output_path(item.path, folder, fmt, options.pattern)
-
-    def export(self, plan: list[tuple[int, Path]], options: Any) -> int:
-        """Queue saving each (item, output path) with the photo's current settings."""
+    def export(self, plan: list[tuple[int, Any]], options: Any) -> int:
+        """Queue saving each (item, core.outputs.Target) with the photo's current settings."""
         originals = tuple(self.items[i].path for i in self.order)
         count = 0
-        for item_id, out in plan:
+        for item_id, target in plan:
             item = self.items.get(item_id)
             if item is None:
                 continue
             job = ExportJob(
                 item.id, item.path, item.photo, item.analysis, item.category, item.strength,
-                item.routing, out, options, originals,
+                item.routing, target.output, options, originals, target,
             )
             self._inference.submit(job, NORMAL)
             count += 1
@@ -544,11 +562,3 @@ def pictures_dir() -> Path:
     """Where pasted images are saved when no destination folder is set."""
     found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
     return Path(found) if found else Path.home()
-
-
-def _format_guess(path: Path) -> str:
-    """Pillow's format name from a suffix, for photos not decoded yet."""
-    return {
-        ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
-        ".heic": "HEIF", ".heif": "HEIF",
-    }.get(path.suffix.lower(), "PNG")

@@ -191,6 +191,7 @@ class ExportJob:
     output: Path
     options: Any  # core.export.ExportOptions
     protect: tuple[Path, ...] = ()
+    target: Any = None  # core.outputs.Target: the output plan's names (Save / Save All)
 
 
 class InferenceWorker(JobQueueWorker):
@@ -278,6 +279,7 @@ class InferenceWorker(JobQueueWorker):
 
     def _export(self, job: ExportJob) -> None:
         from core.export import write_result
+        from core.job import ColorizeOptions, JobError, finish
         from core.photo import PhotoError, load_photo
         from core.store import ModelStoreError
 
@@ -287,8 +289,13 @@ class InferenceWorker(JobQueueWorker):
             if analysis is None:
                 analysis = self.colorizer.analyze(photo.rgb)
             result = self.colorizer.render(analysis, job.category, job.strength, job.routing)
-            written = write_result(photo, result.rgb, job.output, job.options, job.protect)
-        except PhotoError as exc:
+            if job.target is not None:  # the one single-file job's writer (core.job)
+                written = finish(job.target, photo, result,
+                                 ColorizeOptions(job.category, job.strength, job.routing),
+                                 job.options).output
+            else:
+                written = write_result(photo, result.rgb, job.output, job.options, job.protect)
+        except (PhotoError, JobError) as exc:
             self.export_failed.emit(job.item_id, str(exc))
             return
         except (ModelStoreError, ValueError, OSError) as exc:

@@ -429,6 +429,9 @@ def test_save_keeps_exif(qtbot, window, photo_dir, tmp_path):
 
 
 def test_overwriting_an_output_asks_first(qtbot, window, photo_dir, tmp_path, monkeypatch):
+    """Save uses core's output plan: replacing Tinct's own earlier output asks first; a
+    file that is not Tinct's (the user's, an original) is never touched: the photo gets
+    the next free name, as in a batch."""
     source = tmp_path / "camera.png"
     source.write_bytes((photo_dir / "camera.png").read_bytes())
     [item_id] = window.add_paths([source])
@@ -437,7 +440,7 @@ def test_overwriting_an_output_asks_first(qtbot, window, photo_dir, tmp_path, mo
     with qtbot.waitSignal(window.session.exported, timeout=WAIT_MS):
         window.save_current()
     assert output.exists()
-    output.write_bytes(b"an earlier version")
+    first = (output.read_bytes(), output.stat().st_mtime_ns)
 
     asked: list[list[Path]] = []
 
@@ -449,21 +452,30 @@ def test_overwriting_an_output_asks_first(qtbot, window, photo_dir, tmp_path, mo
     assert window.save_current() == 0
     assert asked == [[output]]
     qtbot.wait(200)
-    assert output.read_bytes() == b"an earlier version"
+    assert (output.read_bytes(), output.stat().st_mtime_ns) == first
 
     monkeypatch.setattr(window, "confirm_overwrite", lambda paths: asked.append(paths) or True)
-    with qtbot.waitSignal(window.session.exported, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.session.exported, timeout=WAIT_MS) as blocker:
         assert window.save_current() == 1
-    assert len(asked) == 2
+    assert len(asked) == 2 and Path(blocker.args[1]) == output
+    assert output.stat().st_mtime_ns != first[1]
     with Image.open(output) as im:
         assert im.size == (512, 512)
 
-    # A pattern that names the original itself is refused: originals are never replaced.
+    # The user's own file at the name: kept, no question, the photo goes beside it.
+    output.write_bytes(b"my own edit")
+    with qtbot.waitSignal(window.session.exported, timeout=WAIT_MS) as blocker:
+        assert window.save_current() == 1
+    assert len(asked) == 2 and Path(blocker.args[1]) == tmp_path / "camera_color_2.png"
+    assert output.read_bytes() == b"my own edit"
+
+    # A pattern that names the original itself: the original is never replaced.
     window.export.pattern.setText("{name}")
     window.export.format.setCurrentIndex(window.export.format.findData("png"))
     original = source.read_bytes()
-    assert window.save_current() == 0
-    assert "replace an original" in window.last_error
+    with qtbot.waitSignal(window.session.exported, timeout=WAIT_MS) as blocker:
+        assert window.save_current() == 1
+    assert Path(blocker.args[1]) == tmp_path / "camera_2.png"
     assert source.read_bytes() == original
 
 
