@@ -184,8 +184,10 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             print(f"tinct: {path}: the {key} named in the model manifest is missing; "
                   "no photo can be colorized", file=sys.stderr)
             return EXIT_NO_MODELS
-        print(f"tinct: warning: {path}: model file named in the manifest is missing; "
-              "its photos use the universal model", file=sys.stderr)
+        uses = ("categories without a model of their own fail" if key.endswith("/universal")
+                else "its category uses the universal model")
+        print(f"tinct: warning: {path}: model file named in the manifest is missing; {uses}",
+              file=sys.stderr)
 
     stop: dict[str, int] = {}
 

@@ -115,15 +115,24 @@ class Colorizer:
 
     def load(self) -> None:
         """Load every model now (the GUI does this in a worker at start-up)."""
+        from core.store import ModelFileError
+
         with self._lock:
             self.store.encoder()
             self.store.classifier()
+            usable = []
             for name in self.store.colorizers(self.architecture):
-                self.store.colorizer(name, self.architecture)
+                try:
+                    self.store.colorizer(name, self.architecture)
+                except ModelFileError as e:
+                    if e.fatal or e.universal:
+                        raise
+                    continue  # a broken category model: its photos use the universal one
+                usable.append(name)
             size = self.store.input_size
             # Build every graph now, so the first photo and category change are quick.
             analysis = self.analyze_batch([np.zeros((size, size, 3), np.uint8)])[0]
-            for name in self.store.colorizers(self.architecture):
+            for name in usable:
                 self._predict_ab(analysis, {name: 1.0})
 
     # -- analysis: one encoder pass ---------------------------------------

@@ -351,3 +351,17 @@ def test_ctrl_c_in_a_real_process_stops_after_the_photo(
     assert 1 <= len(done) < len(files)
     assert all(i["error"] is None and Path(i["output"]).is_file() for i in done)
     assert f"{len(done)} colorized" in err and _no_temp(out)
+
+
+def test_the_app_loads_around_a_broken_category_model(models_dir: Path, tmp_path: Path) -> None:
+    """Colorizer.load (the app's start) is not stopped by one category's damaged file."""
+    root = _broken_models(models_dir, tmp_path, "truncated_category")
+    cz = Colorizer(root)
+    cz.load()
+    r = cz.colorize(np.full((20, 30, 3), 128, np.uint8), category="dog")
+    assert r.models_used == ["universal"] and "damaged or truncated" in r.notes[0]
+    broken = _broken_models(models_dir, tmp_path / "b", "truncated_encoder")
+    from core.store import ModelFileError
+
+    with pytest.raises(ModelFileError, match="encoder.keras: model file is damaged"):
+        Colorizer(broken).load()
