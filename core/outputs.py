@@ -42,7 +42,6 @@ from core.photo import (
     default_format_for,
     guess_source_format,
     normalize_format,
-    output_path,
 )
 
 DEFAULT_PATTERN = "{name}_color"
@@ -50,6 +49,29 @@ COMPARE_PATTERN = "{name}_compare"
 LEDGER_NAME = ".tinct-outputs.jsonl"
 
 NEW, DONE, REDO = "new", "done", "redo"
+
+
+def output_path(
+    input_path: str | Path, out_dir: str | Path, fmt: str, pattern: str = DEFAULT_PATTERN
+) -> Path:
+    """Where the colorized version of ``input_path`` goes: out_dir/<pattern><suffix>.
+
+    ``pattern`` may use {name} (the source stem) and {ext} (its suffix, no dot),
+    e.g. "{name}_{ext}_color" keeps photo.jpg and photo.png apart.
+    """
+    key = normalize_format(fmt)
+    if key is None:
+        raise ValueError(f"unknown output format {fmt!r}; choose one of: "
+                         f"{', '.join(OUTPUT_FORMATS)}")
+    src = Path(input_path)
+    try:
+        name = pattern.format(name=src.stem, ext=src.suffix.lstrip(".").lower())
+    except (KeyError, IndexError, ValueError, AttributeError) as e:
+        raise ValueError(f"bad output name pattern {pattern!r} ({e}); "
+                         "use {name} and optionally {ext}") from None
+    if name in ("", ".", "..") or "/" in name or "\\" in name:
+        raise ValueError(f"output name pattern {pattern!r} gives {name!r}, not a file name")
+    return Path(out_dir) / (name + OUTPUT_FORMATS[key])
 
 
 def output_format(path: Path, fmt: str | None = None, source_format: str | None = None) -> str:

@@ -559,27 +559,13 @@ def default_format_for(source_format: str) -> str:
     return "png"
 
 
-def output_path(
-    input_path: str | Path, out_dir: str | Path, fmt: str, pattern: str = "{name}_color"
-) -> Path:
-    """Where the colorized version of ``input_path`` goes: out_dir/<pattern><suffix>.
+def output_path(input_path: str | Path, out_dir: str | Path, fmt: str,
+                pattern: str | None = None) -> Path:
+    """Moved to core.outputs (the output plan owns naming); this name still works."""
+    from core.outputs import DEFAULT_PATTERN
+    from core.outputs import output_path as plan_name
 
-    ``pattern`` may use {name} (the source stem) and {ext} (its suffix, no dot),
-    e.g. "{name}_{ext}_color" keeps photo.jpg and photo.png apart.
-    """
-    key = normalize_format(fmt)
-    if key is None:
-        raise ValueError(f"unknown output format {fmt!r}; choose one of: "
-                         f"{', '.join(OUTPUT_FORMATS)}")
-    src = Path(input_path)
-    try:
-        name = pattern.format(name=src.stem, ext=src.suffix.lstrip(".").lower())
-    except (KeyError, IndexError, ValueError, AttributeError) as e:
-        raise ValueError(f"bad output name pattern {pattern!r} ({e}); "
-                         "use {name} and optionally {ext}") from None
-    if name in ("", ".", "..") or "/" in name or "\\" in name:
-        raise ValueError(f"output name pattern {pattern!r} gives {name!r}, not a file name")
-    return Path(out_dir) / (name + OUTPUT_FORMATS[key])
+    return plan_name(input_path, out_dir, fmt, pattern or DEFAULT_PATTERN)
 
 
 def guess_source_format(path: str | Path) -> str:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from core.categories import CATEGORIES
 from core.export import ExportOptions
+from core.outputs import DEFAULT_PATTERN
 from gui import theme
 from gui.settings import Settings
 
@@ -450,7 +451,7 @@ class ExportPanel(QWidget):
         return ExportOptions(
             fmt=fmt,
             quality=self.quality.value(),
-            pattern=self.pattern.text().strip() or "{name}_color",
+            pattern=self.pattern.text().strip() or DEFAULT_PATTERN,
             keep_metadata=self.keep_metadata.isChecked(),
             overwrite=overwrite,
             side_by_side=self.side_by_side.isChecked(),
@@ -462,9 +463,9 @@ class ExportPanel(QWidget):
 
     def pattern_error(self) -> str | None:
         """Why the name pattern cannot name files, or None when it can."""
-        from core.photo import output_path
+        from core.outputs import output_path
 
-        pattern = self.pattern.text().strip() or "{name}_color"
+        pattern = self.pattern.text().strip() or DEFAULT_PATTERN
         if "{name}" not in pattern:
             return "The name must contain {name}, or every photo would get the same file name."
         try:
@@ -488,7 +489,7 @@ class ExportPanel(QWidget):
         s.export_format = str(self.format.currentData())
         s.export_quality = self.quality.value()
         s.export_dir = self.folder.text().strip()
-        s.export_pattern = self.pattern.text().strip() or "{name}_color"
+        s.export_pattern = self.pattern.text().strip() or DEFAULT_PATTERN
         s.keep_metadata = self.keep_metadata.isChecked()
         s.side_by_side = self.side_by_side.isChecked()
         lossy = str(self.format.currentData()) in LOSSY

@@ -127,7 +127,9 @@ class Settings:
 
     @property
     def export_pattern(self) -> str:
-        return self._str("export/pattern", "{name}_color") or "{name}_color"
+        from core.outputs import DEFAULT_PATTERN  # the one default name, core's
+
+        return self._str("export/pattern", DEFAULT_PATTERN) or DEFAULT_PATTERN
 
     @export_pattern.setter
     def export_pattern(self, value: str) -> None:

@@ -22,6 +22,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps
 from skimage import data
 
 from core import filesafe, photo
+from core.outputs import output_path
 from core.photo import (
     MAX_PIXELS,
     OUTPUT_FORMATS,
@@ -30,7 +31,6 @@ from core.photo import (
     PhotoError,
     default_format_for,
     load_photo,
-    output_path,
     save_photo,
 )
 
