@@ -11,6 +11,7 @@ Ctrl+C/SIGTERM after the current photo (the summary and report say what was done
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -109,7 +110,10 @@ class _Report:
     def add(self, item) -> None:
         self.items.append(item)
         if self.path is not None and time.monotonic() - self._last >= 1.0:
-            self.write()
+            try:
+                self.write()
+            except OSError:  # (a full disk, say) the batch goes on; the last write tells
+                self._last = time.monotonic()
 
     def write(self) -> None:
         if self.path is None:
@@ -195,8 +199,9 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         if stop:
             raise KeyboardInterrupt  # a second one: stop now
         stop["signal"] = signum
-        print("\ntinct: stopping after the current photo (Ctrl+C again to stop now)",
-              file=sys.stderr)
+        with contextlib.suppress(RuntimeError, OSError):  # stderr may be mid-write
+            print("\ntinct: stopping after the current photo (Ctrl+C again to stop now)",
+                  file=sys.stderr)
 
     handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     progress = _Progress()
