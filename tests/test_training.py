@@ -361,7 +361,10 @@ def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path
         add_baselines(shipped, tmp_path, ("mse",))
 
     # The evaluation report has every variant, per category, and the classifier table.
-    result = evaluate(test, both.parent, sheet_dir=tmp_path / "figures", log=lambda _: None)
+    from tests.modelsets import ThumbJudge
+
+    result = evaluate(test, both.parent, sheet_dir=tmp_path / "figures", log=lambda _: None,
+                      general=load_split(out, "val"), judge=ThumbJudge())
     variants = result["variants"]
     assert {"gray", "universal", "true category", "hard routing", "soft routing",
             "wrong category", "mse (universal)", "paper (universal)",

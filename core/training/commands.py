@@ -85,10 +85,15 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("evaluate", help="measure the models on the test split")
     e.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     e.add_argument("--models", type=Path, default=None)
-    e.add_argument("--runs", type=Path, nargs="*", default=[],
-                   help="extra run folders to compare (e.g. the MSE variant)")
+    e.add_argument("--runs", nargs="*", default=[], metavar="[LABEL=]DIR",
+                   help="extra models folders to compare (e.g. today's shipped models)")
     e.add_argument("--report", type=Path, default=Path("docs/results.md"))
     e.add_argument("--limit", type=int, help="at most this many test photos per category")
+    e.add_argument("--general-limit", type=int,
+                   help="at most this many photos of the general validation set")
+    e.add_argument("--general-dir", type=Path,
+                   help="folder of general photos to sample (every k-th) when the prepared "
+                        "folder has no general validation split")
     e.add_argument("--update-manifest", action="store_true",
                    help="write the metrics into the models' manifest")
     e.add_argument("--baselines", type=Path, metavar="RUN",
@@ -174,7 +179,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if not args.baselines:
         run_evaluation(args.prepared, args.models, args.report, runs=args.runs,
-                       limit=args.limit, update_manifest=args.update_manifest)
+                       limit=args.limit, update_manifest=args.update_manifest,
+                       general_limit=args.general_limit, general_dir=args.general_dir)
         return 0
     if args.update_manifest:
         raise SystemExit("--update-manifest and --baselines: the metrics would land in a "
@@ -186,5 +192,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             add_baselines(models, args.baselines)
         except FileNotFoundError as exc:
             raise SystemExit(str(exc)) from None
-        run_evaluation(args.prepared, models, args.report, runs=args.runs, limit=args.limit)
+        run_evaluation(args.prepared, models, args.report, runs=args.runs, limit=args.limit,
+                       general_limit=args.general_limit, general_dir=args.general_dir)
     return 0

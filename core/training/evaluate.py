@@ -3,9 +3,12 @@
 On the test split, per category and overall, for gray (no colour), the
 universal model, the category model given the true category, hard routing on
 the predicted category, soft routing, and a deliberately wrong category (the
-paper's Fig. 9): PSNR, ab MSE, colourfulness and its ratio to the truth, and
-how often an ImageNet classifier agrees with its verdict on the real colour
-photo. Plus the classifier's top-1 / top-3 error per category (Table I).
+paper's Fig. 9): PSNR, ab MSE, colourfulness and its ratio to the truth,
+false colour on neutral pixels, blotchiness, and recognition by an ImageNet
+classifier that is not our encoder (core.training.recognition). The same on
+the general validation set (photos of none of the categories: what users
+mostly bring), where the category split would flatter us. Plus the
+classifier's top-1 / top-3 error per category (Table I).
 """
 
 from __future__ import annotations
@@ -25,10 +28,29 @@ from core.engine import Colorizer
 from core.filesafe import atomic_json, atomic_text, atomic_write
 from core.store import MANIFEST, write_manifest
 from core.training.dataset import Split, load_split
-from core.training.metrics import ab_mse, colourfulness, psnr, topk_error
+from core.training.metrics import (
+    ab_mse,
+    blotchiness,
+    colourfulness,
+    neutral_false_colour,
+    psnr,
+    topk_error,
+)
+from core.training.prepare import INDEX, read_index, square_resize
+from core.training.recognition import ImageNetJudge, Judge, Verdicts, recognition, to_uint8
+
+#: The prepared index's category of photos that belong to none of the categories.
+GENERAL = "general"
 
 #: fn(analysis, true label, uint8 photo) -> RGB
 Variant = Callable[[Any, int, np.ndarray], np.ndarray]
+#: Variants that need the photo's true category (not measured on the general set).
+NEEDS_LABEL = ("true category",)
+#: Per-photo measures, in report order.
+MEASURES = ("psnr", "ab_mse", "colourfulness", "neutral_chroma", "blotch",
+            "imagenet_agree", "imagenet_logp")
+#: Photos of the general set taken when the prepared folder has no general split.
+GENERAL_FALLBACK = 300
 
 
 def _variants(c: Colorizer) -> dict[str, Variant]:
@@ -40,7 +62,7 @@ def _variants(c: Colorizer) -> dict[str, Variant]:
 
     def wrong(a) -> str:  # the category model the classifier finds least likely
         candidates = [m for m in models if m != UNIVERSAL]
-        return min(candidates, key=lambda m: a.confidences[m])
+        return min(candidates, key=lambda m: a.confidences[m]) if candidates else UNIVERSAL
 
     v: dict[str, Variant] = {
         "gray": lambda a, y, im: lab.compose(a.L, np.zeros(a.L.shape + (2,), np.float32)),
@@ -62,6 +84,7 @@ def _extra_soft(c: Colorizer) -> Variant:
 
 
 def _imagenet_model():
+    """Lite0's ImageNet classifier (calibration's judge of colour temperatures)."""
     from core.nets.efficientnet_lite import build_efficientnet_lite
 
     return build_efficientnet_lite("lite0", input_channels=3, include_top=True,
@@ -73,6 +96,51 @@ def _imagenet_top1(model, images: list[np.ndarray]) -> np.ndarray:
     return np.argmax(model.predict_on_batch(batch.astype(np.float32)), axis=-1)
 
 
+def photo_measures(rgb: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Every per-photo measure but recognition (which runs in batches)."""
+    return {
+        "psnr": psnr(rgb, truth),
+        "ab_mse": ab_mse(rgb, truth),
+        "colourfulness": colourfulness(rgb),
+        "neutral_chroma": neutral_false_colour(rgb, truth),
+        "blotch": blotchiness(rgb, truth),
+    }
+
+
+def load_general(prepared: str | Path | None, limit: int | None = None,
+                 general_dir: str | Path | None = None) -> Split:
+    """The general validation set: held-out photos of no category (labels -1).
+
+    From the prepared folder's index (category ``general``, split ``val``)
+    when it has them; else a deterministic subset of ``general_dir`` (every
+    k-th photo in name order), so the numbers are comparable between runs.
+    """
+    files: list[Path] = []
+    if prepared is not None and (Path(prepared) / INDEX).is_file():
+        files = [Path(prepared) / r.file for r in read_index(prepared)
+                 if r.category == GENERAL and r.split == "val"]
+    source = "prepared general val split"
+    if not files and general_dir is not None and Path(general_dir).is_dir():
+        every = sorted(p for p in Path(general_dir).iterdir()
+                       if p.suffix.lower() in (".webp", ".jpg", ".jpeg", ".png"))
+        step = max(1, len(every) // GENERAL_FALLBACK)
+        files = every[step // 2 :: step][:GENERAL_FALLBACK]
+        source = f"every {step}th photo of {general_dir}"
+    if limit is not None:
+        files = files[:limit]
+
+    def read(path: Path) -> np.ndarray:
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        return square_resize(rgb)
+
+    images = [read(p) for p in files]
+    arr = np.stack(images) if images else np.zeros((0, 256, 256, 3), np.uint8)
+    split = Split(arr, np.full(len(files), -1, np.int32), [p.name for p in files])
+    split.source = source  # type: ignore[attr-defined]
+    return split
+
+
 def evaluate(
     test: Split,
     models_dir: str | Path | None = None,
@@ -80,8 +148,16 @@ def evaluate(
     sheet_dir: Path | None = None,
     batch: int = 16,
     log: Callable[[str], None] = print,
+    general: Split | None = None,
+    judge: Judge | None = None,
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """All measures on ``test``; returns a JSON-able dict (per variant, per category)."""
+    """All measures on ``test`` (and ``general``); returns a JSON-able dict.
+
+    ``judge``: the ImageNet classifier of the recognition measures (default
+    EfficientNet-Lite2's); ``cache_dir``: where its verdicts on the real
+    photos are kept between runs.
+    """
     c = Colorizer(models_dir)
     variants = _variants(c)
     for arch in c.store.architectures:  # baselines stored beside the default (MSE, paper)
@@ -98,45 +174,79 @@ def evaluate(
     for name, ec in extras.items():
         variants[f"{name} (universal)"] = _extra_universal(ec)
         variants[f"{name} (soft routing)"] = _extra_soft(ec)
-    inet = _imagenet_model()
+    judge = judge or ImageNetJudge()
+    verdicts = Verdicts(judge, cache_dir / f"verdicts-{judge.name}.json" if cache_dir else None)
     names = list(variants)
-    rows: dict[str, dict[str, list[float]]] = {
-        n: {"psnr": [], "ab_mse": [], "colourfulness": [], "imagenet_agree": []} for n in names
-    }
+    measured = _measure(c, test, variants, names, verdicts, batch, log, "test")
+    result = _summarise(test, names, measured, sheet_dir)
+    result["judge"] = judge.name
+    if general is not None and len(general):
+        gnames = [n for n in names if not any(n == k or n.endswith(f"({k})")
+                                              for k in NEEDS_LABEL)]
+        gm = _measure(c, general, variants, gnames, verdicts, batch, log, "general")
+        result["general"] = {"photos": len(general),
+                             "source": getattr(general, "source", ""),
+                             "variants": {n: {"overall": _overall(gm, n)} for n in gnames}}
+    result["baselines"] = {a: c.store.colorizer_info(a).get("note", "")
+                           for a in c.store.architectures if a != c.architecture}
+    return result
+
+
+def _measure(c: Colorizer, split: Split, variants: dict[str, Variant], names: list[str],
+             verdicts: Verdicts, batch: int, log: Callable[[str], None],
+             what: str) -> dict[str, Any]:
+    """Colour every photo of ``split`` every way; per-photo measures and sheet rows."""
+    rows = {n: {m: [] for m in MEASURES} for n in names}
     truth_colour: list[float] = []
-    probs = np.zeros((len(test), len(CATEGORIES)))
+    probs = np.zeros((len(split), len(CATEGORIES)))
     sheets: dict[int, list[np.ndarray]] = {}
-    sheet_pick = _sheet_indices(test)
+    sheet_pick = _sheet_indices(split)
     t0 = time.perf_counter()
-    for start in range(0, len(test), batch):
-        imgs = test.images[start : start + batch]
+    for start in range(0, len(split), batch):
+        imgs = split.images[start : start + batch]
         analyses = c.analyze_batch(list(imgs))
         outs: dict[str, list[np.ndarray]] = {n: [] for n in names}
         for i, a in enumerate(analyses):
-            idx = start + i
-            y = int(test.labels[idx])
-            probs[idx] = [a.confidences[k] for k in CATEGORIES]
+            y = int(split.labels[start + i])
+            probs[start + i] = [a.confidences[k] for k in CATEGORIES]
             for n in names:
                 outs[n].append(variants[n](a, y, imgs[i]))
         truth = [lab.to_float_rgb(im) for im in imgs]
         truth_colour += [colourfulness(t) for t in truth]
-        ref = _imagenet_top1(inet, list(imgs))
+        ref = verdicts.top1(split.files[start : start + batch], list(imgs))
         for n in names:
-            pred = _imagenet_top1(inet, [(o * 255 + 0.5).astype(np.uint8) for o in outs[n]])
-            for o, t, agree in zip(outs[n], truth, pred == ref):
-                rows[n]["psnr"].append(psnr(o, t))
-                rows[n]["ab_mse"].append(ab_mse(o, t))
-                rows[n]["colourfulness"].append(colourfulness(o))
-                rows[n]["imagenet_agree"].append(float(agree))
+            agree, logp = recognition(
+                verdicts.judge.log_probs([to_uint8(o) for o in outs[n]]), ref)
+            for o, t, g, lp in zip(outs[n], truth, agree, logp):
+                for m, x in photo_measures(o, t).items():
+                    rows[n][m].append(x)
+                rows[n]["imagenet_agree"].append(float(g))
+                rows[n]["imagenet_logp"].append(float(lp))
         for i in range(len(imgs)):
             if start + i in sheet_pick:
                 sheets[start + i] = [truth[i]] + [outs[n][i] for n in names]
-        done = min(start + batch, len(test))
-        log(f"evaluated {done}/{len(test)} photos ({time.perf_counter() - t0:.0f} s)")
-    result = _summarise(test, names, rows, np.array(truth_colour), probs, sheets, sheet_dir)
-    result["baselines"] = {a: c.store.colorizer_info(a).get("note", "")
-                           for a in c.store.architectures if a != c.architecture}
-    return result
+        done = min(start + batch, len(split))
+        log(f"evaluated {done}/{len(split)} {what} photos ({time.perf_counter() - t0:.0f} s)")
+    return {"rows": {n: {m: np.array(v) for m, v in r.items()} for n, r in rows.items()},
+            "truth_colour": np.array(truth_colour), "probs": probs, "sheets": sheets}
+
+
+def _means(arr: dict[str, np.ndarray], truth_colour: np.ndarray,
+           mask: np.ndarray | None = None) -> dict[str, float]:
+    """Means of the measures over photos (NaN-aware: a photo may lack neutral pixels)."""
+    m = slice(None) if mask is None else mask
+    out = {}
+    for key in MEASURES:
+        vals = arr[key][m]
+        vals = vals[np.isfinite(vals)]
+        out[key] = float(vals.mean()) if vals.size else float("nan")
+        if key == "colourfulness":
+            out["colourfulness_ratio"] = out[key] / max(float(truth_colour[m].mean()), 1e-9)
+    return out
+
+
+def _overall(measured: dict[str, Any], name: str) -> dict[str, float]:
+    return _means(measured["rows"][name], measured["truth_colour"])
 
 
 def _sheet_indices(test: Split, per_category: int = 2) -> set[int]:
@@ -146,24 +256,14 @@ def _sheet_indices(test: Split, per_category: int = 2) -> set[int]:
     return pick
 
 
-def _summarise(test, names, rows, truth_colour, probs, sheets, sheet_dir) -> dict[str, Any]:
+def _summarise(test, names, measured, sheet_dir) -> dict[str, Any]:
     labels = test.labels
+    rows, truth_colour, probs = measured["rows"], measured["truth_colour"], measured["probs"]
     present = [k for k in range(len(CATEGORIES)) if np.any(labels == k)]
     result: dict[str, Any] = {"photos": len(test), "variants": {}, "classifier": {}}
     for n in names:
-        per_cat = {}
-        arr = {m: np.array(v) for m, v in rows[n].items()}
-        for k in present:
-            m = labels == k
-            per_cat[CATEGORIES[k]] = {
-                "psnr": float(arr["psnr"][m].mean()),
-                "ab_mse": float(arr["ab_mse"][m].mean()),
-                "colourfulness": float(arr["colourfulness"][m].mean()),
-                "colourfulness_ratio": float(arr["colourfulness"][m].mean()
-                                             / max(truth_colour[m].mean(), 1e-9)),
-                "imagenet_agree": float(arr["imagenet_agree"][m].mean()),
-            }
-        overall = {key: float(np.mean([pc[key] for pc in per_cat.values()]))
+        per_cat = {CATEGORIES[k]: _means(rows[n], truth_colour, labels == k) for k in present}
+        overall = {key: float(np.nanmean([pc[key] for pc in per_cat.values()]))
                    for key in next(iter(per_cat.values()))}
         result["variants"][n] = {"overall": overall, "per_category": per_cat}
     top1, top3 = topk_error(probs, labels, 1), topk_error(probs, labels, 3)
@@ -175,8 +275,9 @@ def _summarise(test, names, rows, truth_colour, probs, sheets, sheet_dir) -> dic
         "top1_error": float(np.mean([p["top1_error"] for p in per.values()])),
         "top3_error": float(np.mean([p["top3_error"] for p in per.values()])),
     }
-    if sheet_dir is not None and sheets:
-        result["sheets"] = _write_sheets(sheets, ["truth", *names], labels, sheet_dir)
+    if sheet_dir is not None and measured["sheets"]:
+        result["sheets"] = _write_sheets(measured["sheets"], ["truth", *names], labels,
+                                         sheet_dir)
     return result
 
 
@@ -198,38 +299,73 @@ def _write_sheets(sheets, columns, labels, sheet_dir: Path, thumb: int = 128) ->
     return files
 
 
+#: Report columns: (measure, header, format).
+COLUMNS = (
+    ("psnr", "PSNR dB", "{:.2f}"),
+    ("ab_mse", "ab MSE", "{:.1f}"),
+    ("colourfulness_ratio", "colourfulness vs truth", "{:.2f}"),
+    ("neutral_chroma", "neutral false colour", "{:.1f}"),
+    ("blotch", "blotch", "{:.1f}"),
+    ("imagenet_agree", "ImageNet agree", "{:.3f}"),
+    ("imagenet_logp", "log p(real top-1)", "{:.2f}"),
+)
+
+
+def _table(variants: dict[str, Any]) -> list[str]:
+    lines = ["| variant | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
+             "|---|" + "---:|" * len(COLUMNS)]
+    for n, d in variants.items():
+        o = d["overall"]
+        cells = [fmt.format(o[k]) if o.get(k) is not None and np.isfinite(o[k]) else "n/a"
+                 for k, _, fmt in COLUMNS]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def render_report(result: dict[str, Any], path: Path, sheet_rel: str = "figures") -> str:
     """Markdown tables of a result (docs/results.md)."""
     v = result["variants"]
+    judge = result.get("judge", "EfficientNet-Lite2")
     lines = [
         "# Evaluation results",
         "",
         f"Test split: {result['photos']} photos. Means per category, then over categories.",
-        "`imagenet agree`: how often EfficientNet-Lite0's ImageNet top-1 on the photo equals "
-        "its top-1 on the real colour photo.",
         "",
-        "## Overall",
+        f"- `ImageNet agree`: how often {judge}'s ImageNet top-1 on the photo equals its "
+        "top-1 on the real colour photo (our encoder is Lite0: the judge is another "
+        "network); `log p(real top-1)`: the mean log-probability it gives that class.",
+        "- `neutral false colour`: mean Lab chroma of the output on pixels whose real chroma "
+        "is below 5 (grey stone, white walls, overcast skies); the truth has < 5.",
+        "- `blotch`: within regions that are one colour in the real photo (connected areas "
+        "whose real ab stays in one 10x10 ab cell, >= 1/256 of the photo), the spread "
+        "(ab standard deviation) of the output's colour beyond the truth's own, weighted by "
+        "area. 0 is one colour per region; read it with the colourfulness ratio.",
         "",
-        "| variant | PSNR dB | ab MSE | colourfulness | ratio to truth | imagenet agree |",
-        "|---|---:|---:|---:|---:|---:|",
+        "## Overall: category test split",
+        "",
+        *_table(v),
     ]
-    for n, d in v.items():
-        o = d["overall"]
-        lines.append(f"| {n} | {o['psnr']:.2f} | {o['ab_mse']:.1f} | {o['colourfulness']:.1f} "
-                     f"| {o['colourfulness_ratio']:.2f} | {o['imagenet_agree']:.3f} |")
+    if result.get("general"):
+        g = result["general"]
+        lines += ["", "## Overall: general validation set", "",
+                  f"{g['photos']} photos of none of the categories ({g.get('source', '')}); "
+                  "means over photos.", "", *_table(g["variants"])]
+    for note in result.get("notes", []):
+        lines += ["", note]
     if result.get("baselines"):
         lines += ["", "Baselines (not the default): "
                   + "; ".join(f"**{a}**: {note}" for a, note in result["baselines"].items()),
                   ]
     cats = list(next(iter(v.values()))["per_category"])
     for metric, fmt in (("psnr", "{:.2f}"), ("colourfulness_ratio", "{:.2f}"),
-                        ("imagenet_agree", "{:.2f}"), ("ab_mse", "{:.0f}")):
+                        ("imagenet_agree", "{:.2f}"), ("ab_mse", "{:.0f}"),
+                        ("neutral_chroma", "{:.1f}"), ("blotch", "{:.1f}")):
         lines += ["", f"## {metric} per category", "",
                   "| category | " + " | ".join(v) + " |",
                   "|---|" + "---:|" * len(v)]
         for cat in cats:
             lines.append(f"| {cat} | " + " | ".join(
-                fmt.format(v[n]["per_category"][cat][metric]) for n in v) + " |")
+                _cell(fmt, v[n]["per_category"][cat][metric]) for n in v) + " |")
     clf = result["classifier"]
     lines += ["", "## Classifier (the paper's Table I)", "",
               f"Mean over categories: top-1 error {clf['top1_error']:.3f}, "
@@ -248,16 +384,48 @@ def render_report(result: dict[str, Any], path: Path, sheet_rel: str = "figures"
     return text
 
 
+def _cell(fmt: str, x: float | None) -> str:
+    return fmt.format(x) if x is not None and np.isfinite(x) else "n/a"
+
+
 def run_evaluation(prepared, models_dir, report: Path, runs=(), limit=None,
-                   update_manifest: bool = False) -> dict[str, Any]:
+                   update_manifest: bool = False, general_limit: int | None = None,
+                   general_dir: Path | None = None,
+                   cache_dir: Path | None = None) -> dict[str, Any]:
+    """Evaluate, write ``report`` (.md) and its .json, the sheets beside it.
+
+    ``runs``: extra models folders measured beside, as paths or LABEL=PATH.
+    """
     test = load_split(prepared, "test", limit)
-    extra = {Path(r).name: Path(r) for r in runs}
-    result = evaluate(test, models_dir, extra, sheet_dir=report.parent / "figures")
-    atomic_json(report.with_suffix(".json"), result, indent=1)
+    general = load_general(prepared, general_limit, general_dir)
+    if not len(general):
+        print("no general validation set: the prepared folder has none and no --general-dir")
+    extra = {}
+    for r in runs:
+        label, _, path = str(r).rpartition("=")
+        extra[label or Path(path).name] = Path(path)
+    cache = cache_dir if cache_dir is not None else Path(prepared) / "cache"
+    result = evaluate(test, models_dir, extra, sheet_dir=report.parent / "figures",
+                      general=general, cache_dir=cache)
+    write_json(report.with_suffix(".json"), result)
     render_report(result, report)
     if update_manifest:
         _update_manifest(models_dir, result)
     return result
+
+
+def write_json(path: Path, data: Any) -> None:
+    """JSON with NaN written as null (a photo set without neutral pixels), atomically."""
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not np.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    atomic_json(path, clean(data), indent=1)
 
 
 def _update_manifest(models_dir, result: dict[str, Any]) -> None:
@@ -268,12 +436,12 @@ def _update_manifest(models_dir, result: dict[str, Any]) -> None:
     for name, entry in arch["models"].items():
         key = "universal" if name == UNIVERSAL else "true category"
         scope = v[key]["overall"] if name == UNIVERSAL else v[key]["per_category"].get(name, {})
-        entry["metrics"] = {k: round(x, 4) for k, x in scope.items()}
+        entry["metrics"] = {k: round(x, 4) for k, x in scope.items() if np.isfinite(x)}
     manifest["classifier"]["metrics"] = {
         "top1_error": round(result["classifier"]["top1_error"], 4),
         "top3_error": round(result["classifier"]["top3_error"], 4),
     }
-    manifest["evaluation"] = {n: {k: round(x, 4) for k, x in d["overall"].items()}
-                              for n, d in v.items()}
+    manifest["evaluation"] = {n: {k: round(x, 4) for k, x in d["overall"].items()
+                                  if np.isfinite(x)} for n, d in v.items()}
     write_manifest(c.store.root, manifest)
     assert (c.store.root / MANIFEST).is_file()
