@@ -22,7 +22,9 @@ import numpy as np
 
 from core import lab
 from core.categories import CATEGORIES, validate
+from core.decoding import Decoding, decode
 from core.store import ModelStore
+from core.upsampling import upsample_ab
 
 ROUTINGS = ("soft", "hard")
 #: Soft routing blends at most this many categories' colorizers.
@@ -74,11 +76,13 @@ class Colorizer:
         models_dir: str | Path | None = None,
         architecture: str | None = None,
         temperature: float | None = None,
+        decoding: Decoding | None = None,
     ):
         self._models_dir = models_dir
         self._store: ModelStore | None = None
         self._architecture = architecture
         self._temperature = temperature
+        self._decoding = decoding
         self._lock = threading.RLock()
 
     # -- models ----------------------------------------------------------
@@ -99,9 +103,22 @@ class Colorizer:
 
     @property
     def temperature(self) -> float:
-        if self._temperature is not None:
-            return self._temperature
-        return float(self.info.get("temperature", lab.DEFAULT_TEMPERATURE))
+        return self.decoding.temperature
+
+    @property
+    def decoding(self) -> Decoding:
+        """How distributions become colour: the manifest's (calibrated), or the override."""
+        if self._decoding is not None:
+            if self._temperature is not None:
+                return self._decoding.replace(temperature=self._temperature)
+            return self._decoding
+        return Decoding.from_manifest(self.info, self._temperature)
+
+    @property
+    def colour_prior(self) -> np.ndarray | None:
+        """The training photos' ab bin prior (for the decoding's prior correction)."""
+        prior = self.info.get("colour_prior")
+        return None if prior is None else np.asarray(prior, np.float32)
 
     @property
     def device(self) -> str:
@@ -214,8 +231,7 @@ class Colorizer:
         if not 0.0 <= strength <= 2.0:
             raise ValueError(f"strength must be between 0 and 2, not {strength}")
         used, weights, notes = self.plan(analysis, category, routing)
-        ab = self._predict_ab(analysis, weights)
-        rgb = lab.compose(analysis.L, ab, strength)
+        rgb = self.compose(analysis, self._predict_ab(analysis, weights), strength)
         order = sorted(weights, key=weights.__getitem__, reverse=True)
         return ColorizeResult(
             rgb=rgb,
@@ -233,7 +249,13 @@ class Colorizer:
         self, analysis: Analysis, weights: dict[str, float], strength: float = 1.0
     ) -> np.ndarray:
         """RGB from an explicit blend of named models (evaluation, e.g. 'universal' alone)."""
-        return lab.compose(analysis.L, self._predict_ab(analysis, weights), strength)
+        return self.compose(analysis, self._predict_ab(analysis, weights), strength)
+
+    def compose(self, analysis: Analysis, ab: np.ndarray, strength: float = 1.0) -> np.ndarray:
+        """Model-size ab onto the photo's full-resolution L: edges of L stop the colour."""
+        d = self.decoding
+        ab = upsample_ab(analysis.L, ab, d.upsample_radius, d.upsample_eps)
+        return lab.compose(analysis.L, ab, strength)
 
     def colorize(
         self,
@@ -267,7 +289,7 @@ class Colorizer:
         """Blend the chosen colorizers' predictions into one ab map (model size)."""
         blended = self.blend(analysis, weights)
         if self.info.get("head", "bins") == "bins":
-            return lab.annealed_mean(blended, self.temperature)
+            return decode(blended, analysis.L_small, self.decoding, self.colour_prior)
         return blended
 
     def blend(self, analysis: Analysis, weights: dict[str, float]) -> np.ndarray:

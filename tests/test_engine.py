@@ -208,13 +208,13 @@ def test_temperature_default_and_override(models_dir: Path, photo: np.ndarray,
                                           monkeypatch) -> None:
     assert Colorizer(models_dir).temperature == lab.DEFAULT_TEMPERATURE  # none in manifest
     used: list[float] = []
-    real = lab.annealed_mean
+    real = engine.decode
 
-    def spy(probs, temperature=lab.DEFAULT_TEMPERATURE):
-        used.append(temperature)
-        return real(probs, temperature)
+    def spy(probs, L_small, d, prior=None):
+        used.append(d.temperature)
+        return real(probs, L_small, d, prior)
 
-    monkeypatch.setattr(lab, "annealed_mean", spy)
+    monkeypatch.setattr(engine, "decode", spy)
     a = Colorizer(models_dir, temperature=1.0).colorize(photo, category="food").rgb
     b = Colorizer(models_dir, temperature=0.05).colorize(photo, category="food").rgb
     assert used == [1.0, 0.05]
