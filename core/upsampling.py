@@ -30,9 +30,11 @@ DEFAULT_EPS = 64.0
 def box(x: np.ndarray, radius: int) -> np.ndarray:
     """Mean over a (2r+1)^2 window, reflected at the border; any number of channels."""
     k = 2 * radius + 1
-    if x.ndim == 3 and x.shape[2] > 4:  # OpenCV filters at most 4 channels at a time fast
-        return np.stack([cv2.blur(x[..., c], (k, k), borderType=cv2.BORDER_REFLECT)
-                         for c in range(x.shape[2])], axis=-1)
+    if x.ndim == 3 and x.shape[2] > 4:  # OpenCV takes at most 4 channels: plane by plane
+        planes = np.ascontiguousarray(np.moveaxis(x, -1, 0))
+        for plane in planes:
+            cv2.blur(plane, (k, k), dst=plane, borderType=cv2.BORDER_REFLECT)
+        return np.moveaxis(planes, 0, -1)
     return cv2.blur(x, (k, k), borderType=cv2.BORDER_REFLECT)
 
 

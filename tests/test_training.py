@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from core import cli
+from core import cli, lab
 from core.categories import CATEGORIES, UNIVERSAL
 from core.training import metrics
 from core.training.prepare import INDEX, SIZE, read_index
@@ -345,10 +345,18 @@ def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path
     from core.training.pipeline import add_baselines
 
     val = load_split(out, "val")
-    cal = calibrate(models, val, val, log=lambda _: None)
+    from core.decoding import Decoding
+
+    grid = [Decoding(temperature=0.5), Decoding(temperature=1.0, prior=0.5, consensus_radius=2)]
+    cal = calibrate(models, val, val, log=lambda _: None, general_val=val,
+                    train=load_split(out, "train"), candidates=grid)
     manifest = json.loads((models / "manifest.json").read_text())
     assert manifest["classifier"]["temperature"] == cal["classifier_temperature"]
-    assert manifest["colorizers"]["tinct"]["temperature"] == cal["colour_temperature"]
+    tinct = manifest["colorizers"]["tinct"]
+    assert Decoding(**tinct["decoding"]) in grid and tinct["decoding"] == cal["decoding"]
+    assert len(tinct["colour_prior"]) == len(lab.ab_bins())
+    assert len(tinct["calibration"]["candidates"]) == 2
+    assert Colorizer(models).decoding == Decoding(**tinct["decoding"])
 
     # A run's baselines added to a copy of a calibrated folder keep its calibration.
     shipped = shutil.copytree(models, tmp_path / "shipped_plus_paper")

@@ -1,11 +1,14 @@
-"""Post-training calibration on the validation split, written into the manifest.
+"""Post-training calibration on the validation splits, written into the manifest.
 
-Two temperatures, both chosen on photos the models never trained on:
+Chosen on photos the models never trained on:
 - the classifier's softmax temperature, minimising negative log-likelihood,
   so its confidences mean what they say and soft routing blends honestly;
-- the colorizers' annealed-mean temperature: the one under which an
-  ImageNet classifier most often agrees with its verdict on the real colour
-  photo (the colour is right), ties going to the more colourful.
+- the colour decoding (core.decoding): the training colour prior (a data
+  fact), then on the category validation split AND the general validation
+  set the decoding parameters that keep false colour on neutral things at
+  most NEUTRAL_TARGET while colourfulness stays at least RATIO_TARGET of the
+  truth's, and among those the highest PSNR (right colour, not only vivid);
+  when none meets both targets on both sets, the one that misses them least.
 """
 
 from __future__ import annotations
@@ -18,13 +21,19 @@ import numpy as np
 
 from core import lab
 from core.categories import CATEGORIES
+from core.decoding import Decoding, colour_prior, decode
 from core.engine import Colorizer, temper
 from core.store import write_manifest
 from core.training.dataset import Split
-from core.training.metrics import colourfulness, psnr
+from core.training.metrics import (
+    ab_mse,
+    blotchiness,
+    colourfulness,
+    neutral_false_colour,
+    psnr,
+)
 
 CLASSIFIER_TEMPERATURES = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
-COLOUR_TEMPERATURES = (0.38, 0.5, 0.6, 0.75, 1.0)
 
 
 def fit_classifier_temperature(
@@ -38,47 +47,117 @@ def fit_classifier_temperature(
     return min(nll, key=nll.__getitem__), nll
 
 
-def colour_temperature_scores(
-    colorizer: Colorizer, val: Split, grid: Sequence[float] = COLOUR_TEMPERATURES,
-    imagenet: Callable[[list[np.ndarray]], np.ndarray] | None = None,
-) -> dict[float, dict[str, float]]:
-    """PSNR, colourfulness ratio and ImageNet agreement of soft routing per temperature."""
-    scores: dict[float, dict[str, list[float]]] = {
-        t: {"psnr": [], "colourfulness": [], "imagenet_agree": []} for t in grid}
-    truth_c = []
-    for im in val.images:
-        a = colorizer.analyze(im)
-        _, weights, _ = colorizer.plan(a)
-        probs = colorizer.blend(a, weights)
+#: The issue's targets the decoding is fitted to (core.training.evaluate reports them).
+NEUTRAL_TARGET = 8.0
+RATIO_TARGET = 0.75
+#: The decodings tried: (prior, temperature, consensus radius, mute); all upsample edge-aware.
+DECODING_GRID: tuple[tuple[float, float, int, float], ...] = tuple(
+    (prior, t, r, mute)
+    for prior in (0.0, 0.3, 0.45, 0.6)
+    for t in (0.3, 0.5, 1.0)
+    for r in (0, 3)
+    for mute in (0.0, 50.0)
+)
+
+
+def decoding_candidates(grid=DECODING_GRID) -> list[Decoding]:
+    return [Decoding(temperature=t, prior=p, consensus_radius=r, mute=m)
+            for p, t, r, m in grid]
+
+
+def cache_distributions(colorizer: Colorizer, split: Split, batch: int = 16) -> list[tuple]:
+    """(soft-routing bin distributions as float16, L, L_small, truth) per photo: computed once."""
+    out = []
+    for i in range(0, len(split), batch):
+        imgs = list(split.images[i : i + batch])
+        for a, im in zip(colorizer.analyze_batch(imgs), imgs):
+            _, weights, _ = colorizer.plan(a)
+            out.append((colorizer.blend(a, weights).astype(np.float16), a.L, a.L_small, im))
+    return out
+
+
+def decoding_scores(cached: list[tuple], d: Decoding, prior: np.ndarray | None,
+                    compose: Callable[[np.ndarray, np.ndarray, Decoding], np.ndarray]
+                    ) -> dict[str, float]:
+    """PSNR, ab MSE, colourfulness ratio, neutral false colour, blotch of one decoding."""
+    m: dict[str, list[float]] = {k: [] for k in ("psnr", "ab_mse", "c", "tc", "neutral",
+                                                 "blotch")}
+    for probs, L, L_small, im in cached:
+        ab = decode(probs.astype(np.float32), L_small, d, prior)
+        rgb = compose(L, ab, d)
         truth = lab.to_float_rgb(im)
-        truth_c.append(colourfulness(truth))
-        outs = {t: lab.compose(a.L, lab.annealed_mean(probs, t)) for t in grid}
-        if imagenet is not None:
-            pred = imagenet([im] + [(outs[t] * 255 + 0.5).astype(np.uint8) for t in grid])
-        for i, t in enumerate(grid):
-            scores[t]["psnr"].append(psnr(outs[t], truth))
-            scores[t]["colourfulness"].append(colourfulness(outs[t]))
-            if imagenet is not None:
-                scores[t]["imagenet_agree"].append(float(pred[i + 1] == pred[0]))
-    mean_truth = float(np.mean(truth_c))
-    return {t: {"psnr": float(np.mean(s["psnr"])),
-                "colourfulness_ratio": float(np.mean(s["colourfulness"]) / mean_truth),
-                "imagenet_agree": float(np.mean(s["imagenet_agree"] or [0.0]))}
-            for t, s in scores.items()}
+        m["psnr"].append(psnr(rgb, truth))
+        m["ab_mse"].append(ab_mse(rgb, truth))
+        m["c"].append(colourfulness(rgb))
+        m["tc"].append(colourfulness(truth))
+        m["neutral"].append(neutral_false_colour(rgb, truth))
+        m["blotch"].append(blotchiness(rgb, truth))
+    return {"psnr": float(np.mean(m["psnr"])), "ab_mse": float(np.mean(m["ab_mse"])),
+            "colourfulness_ratio": float(np.mean(m["c"]) / max(np.mean(m["tc"]), 1e-9)),
+            "neutral_chroma": float(np.nanmean(m["neutral"])) if np.isfinite(
+                m["neutral"]).any() else 0.0,
+            "blotch": float(np.nanmean(m["blotch"])) if np.isfinite(m["blotch"]).any() else 0.0}
 
 
-def pick_colour_temperature(scores: dict[float, dict[str, float]]) -> float:
-    """Most ImageNet agreement; ties (within 0.5 %) go to the more colourful."""
-    best = max(s["imagenet_agree"] for s in scores.values())
-    tied = [t for t, s in scores.items() if s["imagenet_agree"] >= best - 0.005]
-    return max(tied, key=lambda t: scores[t]["colourfulness_ratio"])
+def shortfall(scores: dict[str, float]) -> float:
+    """How far one set's scores miss the targets (0 when both are met)."""
+    return (max(0.0, scores["neutral_chroma"] - NEUTRAL_TARGET) / NEUTRAL_TARGET
+            + max(0.0, RATIO_TARGET - scores["colourfulness_ratio"]) / RATIO_TARGET)
+
+
+def pick_decoding(results: list[tuple[Decoding, dict[str, dict[str, float]]]]) -> Decoding:
+    """Targets met on every set (or missed least), then the best mean PSNR."""
+    def key(item):
+        _, per_set = item
+        miss = sum(shortfall(s) for s in per_set.values())
+        return (round(miss, 3), -float(np.mean([s["psnr"] for s in per_set.values()])))
+
+    return min(results, key=key)[0]
+
+
+def fit_decoding(colorizer: Colorizer, sets: dict[str, Split], prior: np.ndarray | None,
+                 candidates: list[Decoding] | None = None,
+                 log: Callable[[str], None] = print) -> tuple[Decoding, list[dict[str, Any]]]:
+    """Score every candidate decoding on every validation set; the pick and the evidence."""
+    cached = {name: cache_distributions(colorizer, s) for name, s in sets.items() if len(s)}
+
+    def compose(L, ab, d):
+        from core.upsampling import upsample_ab
+
+        return lab.compose(L, upsample_ab(L, ab, d.upsample_radius, d.upsample_eps))
+
+    results = []
+    for d in candidates or decoding_candidates():
+        per_set = {name: decoding_scores(c, d, prior, compose) for name, c in cached.items()}
+        results.append((d, per_set))
+        log(f"decoding {d}: " + "; ".join(
+            f"{n}: PSNR {s['psnr']:.2f}, ratio {s['colourfulness_ratio']:.2f}, "
+            f"neutral {s['neutral_chroma']:.1f}, blotch {s['blotch']:.2f}"
+            for n, s in per_set.items()))
+    best = pick_decoding(results)
+    evidence = [{"decoding": d.to_manifest(), "scores": s} for d, s in results]
+    return best, evidence
+
+
+def prior_from_split(train: Split, photos: int = 2000) -> np.ndarray:
+    """The colour prior of (a sample of) the training photos, at the decoders' stride."""
+    from core.training.dataset import ab_targets
+
+    step = max(1, len(train) // photos)
+    ab = ab_targets(train.images[::step])[:, ::2, ::2].astype(np.float32)
+    return colour_prior(ab)
 
 
 def calibrate(models_dir: str | Path | None, val: Split, colour_val: Split,
-              log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Fit both temperatures and write them (with their evidence) into the manifest."""
-    from core.training.evaluate import _imagenet_model, _imagenet_top1
+              log: Callable[[str], None] = print, general_val: Split | None = None,
+              train: Split | None = None,
+              candidates: list[Decoding] | None = None) -> dict[str, Any]:
+    """Fit the classifier temperature and the colour decoding; write them into the manifest.
 
+    ``colour_val`` (a subset of the category validation split) and
+    ``general_val`` (photos of none of the categories) are where the decoding
+    is fitted; ``train`` gives the colour prior (without it, no prior correction).
+    """
     c = Colorizer(models_dir)
     manifest = c.store.manifest
     manifest["classifier"].pop("temperature", None)  # measure the raw head
@@ -89,18 +168,32 @@ def calibrate(models_dir: str | Path | None, val: Split, colour_val: Split,
     t_clf, nll = fit_classifier_temperature(np.array(probs), val.labels)
     log(f"classifier temperature {t_clf} (validation NLL {nll[t_clf]:.3f}, raw {nll[1.0]:.3f})")
     manifest["classifier"]["temperature"] = t_clf
-    inet = _imagenet_model()
-    scores = colour_temperature_scores(c, colour_val,
-                                       imagenet=lambda ims: _imagenet_top1(inet, ims))
-    t_col = pick_colour_temperature(scores)
-    log(f"colour temperature {t_col}: " + ", ".join(
-        f"T={t}: PSNR {s['psnr']:.2f}, ratio {s['colourfulness_ratio']:.2f}, "
-        f"agree {s['imagenet_agree']:.3f}" for t, s in scores.items()))
-    info = manifest["colorizers"][c.architecture]
-    info["temperature"] = t_col
-    info["calibration"] = {"photos": len(colour_val),
-                           "scores": {str(t): s for t, s in scores.items()}}
     manifest["classifier"]["calibration"] = {"photos": len(val),
                                              "nll": {str(t): v for t, v in nll.items()}}
+    info = manifest["colorizers"][c.architecture]
+    result: dict[str, Any] = {"classifier_temperature": t_clf}
+    if info.get("head", "bins") == "bins":
+        prior = prior_from_split(train) if train is not None and len(train) else None
+        grid = candidates or decoding_candidates()
+        if prior is None:
+            grid = [d for d in grid if not d.prior] or [Decoding()]
+        else:
+            info["colour_prior"] = [round(float(x), 7) for x in prior]
+        sets = {"category val": colour_val}
+        if general_val is not None and len(general_val):
+            sets["general val"] = general_val
+        plain = Decoding(temperature=c.decoding.temperature, upsample_radius=0)
+        if "decoding" in info:  # calibrated before: keep what "plain" meant then
+            plain = Decoding(**info.get("calibration", {}).get("plain", plain.to_manifest()))
+        best, evidence = fit_decoding(c, sets, prior, grid, log)
+        log(f"decoding: {best}")
+        info.pop("temperature", None)  # the decoding holds it now
+        info["decoding"] = best.to_manifest()
+        info["calibration"] = {"photos": {n: len(s) for n, s in sets.items()},
+                               "targets": {"neutral_chroma": NEUTRAL_TARGET,
+                                           "colourfulness_ratio": RATIO_TARGET},
+                               "plain": plain.to_manifest(),
+                               "candidates": evidence}
+        result.update(colour_temperature=best.temperature, decoding=best.to_manifest())
     write_manifest(c.store.root, manifest)
-    return {"classifier_temperature": t_clf, "colour_temperature": t_col, "scores": scores}
+    return result

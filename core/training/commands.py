@@ -67,11 +67,17 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=cmd_train)
 
-    c = sub.add_parser("calibrate", help="fit the classifier and colour temperatures on val")
+    c = sub.add_parser("calibrate",
+                       help="fit the classifier temperature and the colour decoding on val")
     c.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     c.add_argument("--models", type=Path, default=None)
-    c.add_argument("--colour-photos", type=int, default=12,
-                   help="validation photos per category for the colour temperature")
+    c.add_argument("--colour-photos", type=int, default=8,
+                   help="validation photos per category for fitting the colour decoding")
+    c.add_argument("--general-photos", type=int, default=120,
+                   help="photos of the general validation set for fitting the colour decoding")
+    c.add_argument("--general-dir", type=Path,
+                   help="folder of general photos to sample when the prepared folder has no "
+                        "general validation split")
     c.set_defaults(func=cmd_calibrate)
 
     b = sub.add_parser("backbones", help="the paper's Table I for every available backbone")
@@ -100,6 +106,29 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                    help="a training run whose baseline colorizers (paper, mse) are measured "
                         "beside the models (in a temporary copy of the models folder)")
     e.set_defaults(func=cmd_evaluate)
+    add_figures(sub)
+
+
+def add_figures(sub: argparse._SubParsersAction) -> None:
+    f = sub.add_parser("figures", help="before/after sheets: worst cases, simulated old "
+                                       "scans, real gray photos")
+    f.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    f.add_argument("--models", type=Path, default=None, help="after (default: the shipped)")
+    f.add_argument("--before", type=Path, help="models of before (default: the same), "
+                                                "always with the plain decoding")
+    f.add_argument("--out", type=Path, default=Path("docs/figures"))
+    f.add_argument("--limit", type=int, default=4, help="test photos per category to search")
+    f.add_argument("--general-dir", type=Path)
+    f.set_defaults(func=cmd_figures)
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from core.training.figures import make_figures
+
+    files = make_figures(args.prepared, args.models, args.out, args.before, args.limit,
+                         general_dir=args.general_dir)
+    print("wrote " + ", ".join(str(args.out / f) for f in files))
+    return 0
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
@@ -151,12 +180,20 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from core.training.calibrate import calibrate
     from core.training.dataset import load_split
+    from core.training.evaluate import load_general
 
     val = load_split(args.prepared, "val")
     colour_val = load_split(args.prepared, "val", args.colour_photos)
-    result = calibrate(args.models, val, colour_val)
+    general = load_general(args.prepared, None, args.general_dir)
+    if len(general) > args.general_photos:  # spread over the whole set, not its first classes
+        step = len(general) // args.general_photos
+        general = general.subset(np.arange(0, len(general), step)[: args.general_photos])
+    train = load_split(args.prepared, "train", 100)
+    result = calibrate(args.models, val, colour_val, general_val=general, train=train)
     print(json.dumps({k: v for k, v in result.items() if k != "scores"}))
     return 0
 

@@ -23,7 +23,8 @@ import numpy as np
 from PIL import Image
 
 from core import lab
-from core.categories import CATEGORIES, UNIVERSAL
+from core.categories import CATEGORIES, GENERAL, UNIVERSAL, label_of
+from core.decoding import Decoding
 from core.engine import Colorizer
 from core.filesafe import atomic_json, atomic_text, atomic_write
 from core.store import MANIFEST, write_manifest
@@ -38,9 +39,6 @@ from core.training.metrics import (
 )
 from core.training.prepare import INDEX, read_index, square_resize
 from core.training.recognition import ImageNetJudge, Judge, Verdicts, recognition, to_uint8
-
-#: The prepared index's category of photos that belong to none of the categories.
-GENERAL = "general"
 
 #: fn(analysis, true label, uint8 photo) -> RGB
 Variant = Callable[[Any, int, np.ndarray], np.ndarray]
@@ -83,17 +81,16 @@ def _extra_soft(c: Colorizer) -> Variant:
     return lambda a, y, im: c.colorize(im).rgb
 
 
-def _imagenet_model():
-    """Lite0's ImageNet classifier (calibration's judge of colour temperatures)."""
-    from core.nets.efficientnet_lite import build_efficientnet_lite
+def plain_decoding(c: Colorizer) -> Decoding:
+    """What the models decoded to before core.decoding: the annealed mean, bilinear upsampling.
 
-    return build_efficientnet_lite("lite0", input_channels=3, include_top=True,
-                                   weights="imagenet", image_size=(224, 224))
-
-
-def _imagenet_top1(model, images: list[np.ndarray]) -> np.ndarray:
-    batch = np.stack([cv2.resize(im, (224, 224), interpolation=cv2.INTER_AREA) for im in images])
-    return np.argmax(model.predict_on_batch(batch.astype(np.float32)), axis=-1)
+    At the temperature calibrated before the decoding was (kept in the
+    calibration record), else at the decoding's own.
+    """
+    stored = c.info.get("calibration", {}).get("plain")
+    if stored:
+        return Decoding(**stored)
+    return Decoding(temperature=c.decoding.temperature, upsample_radius=0)
 
 
 def photo_measures(rgb: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -108,19 +105,25 @@ def photo_measures(rgb: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def load_general(prepared: str | Path | None, limit: int | None = None,
-                 general_dir: str | Path | None = None) -> Split:
-    """The general validation set: held-out photos of no category (labels -1).
+                 general_dir: str | Path | None = None, split: str = "val") -> Split:
+    """The general validation set: held-out photos of none of the categories.
 
-    From the prepared folder's index (category ``general``, split ``val``)
-    when it has them; else a deterministic subset of ``general_dir`` (every
-    k-th photo in name order), so the numbers are comparable between runs.
+    From the prepared folder (its ``general`` pool, ``split``) when it has
+    one; else a deterministic subset of ``general_dir`` (every k-th photo in
+    name order), so the numbers are comparable between runs.
     """
+    label = label_of(GENERAL)
+    index = Path(prepared) / INDEX if prepared is not None else None
+    if index is not None and index.is_file() and any(r.category == GENERAL
+                                                     for r in read_index(prepared)):
+        found = load_split(prepared, split, pool=GENERAL)
+        if limit is not None:
+            found = found.subset(np.arange(min(limit, len(found))))
+        found.source = f"the prepared general {split} split"  # type: ignore[attr-defined]
+        return found
     files: list[Path] = []
-    if prepared is not None and (Path(prepared) / INDEX).is_file():
-        files = [Path(prepared) / r.file for r in read_index(prepared)
-                 if r.category == GENERAL and r.split == "val"]
-    source = "prepared general val split"
-    if not files and general_dir is not None and Path(general_dir).is_dir():
+    source = "none"
+    if general_dir is not None and Path(general_dir).is_dir():
         every = sorted(p for p in Path(general_dir).iterdir()
                        if p.suffix.lower() in (".webp", ".jpg", ".jpeg", ".png"))
         step = max(1, len(every) // GENERAL_FALLBACK)
@@ -136,9 +139,9 @@ def load_general(prepared: str | Path | None, limit: int | None = None,
 
     images = [read(p) for p in files]
     arr = np.stack(images) if images else np.zeros((0, 256, 256, 3), np.uint8)
-    split = Split(arr, np.full(len(files), -1, np.int32), [p.name for p in files])
-    split.source = source  # type: ignore[attr-defined]
-    return split
+    general = Split(arr, np.full(len(files), label, np.int32), [p.name for p in files])
+    general.source = source  # type: ignore[attr-defined]
+    return general
 
 
 def evaluate(
@@ -170,6 +173,11 @@ def evaluate(
                 kinds += ["true category", "soft routing"]
             for kind in kinds:
                 variants[f"{arch} ({kind})"] = theirs[kind]
+    plain = plain_decoding(c)
+    if c.info.get("head", "bins") == "bins" and c.decoding != plain:
+        before = Colorizer(models_dir, decoding=plain)
+        before._store = c.store
+        variants["soft routing, plain decoding"] = _variants(before)["soft routing"]
     extras = {name: Colorizer(path) for name, path in (extra_models or {}).items()}
     for name, ec in extras.items():
         variants[f"{name} (universal)"] = _extra_universal(ec)
@@ -266,7 +274,8 @@ def _summarise(test, names, measured, sheet_dir) -> dict[str, Any]:
         overall = {key: float(np.nanmean([pc[key] for pc in per_cat.values()]))
                    for key in next(iter(per_cat.values()))}
         result["variants"][n] = {"overall": overall, "per_category": per_cat}
-    top1, top3 = topk_error(probs, labels, 1), topk_error(probs, labels, 3)
+    sets = test.label_sets[:, : len(CATEGORIES)]  # right as any category the photo is filed in
+    top1, top3 = topk_error(probs, labels, 1, sets), topk_error(probs, labels, 3, sets)
     per = {CATEGORIES[k]: {"top1_error": float(top1[labels == k].mean()),
                            "top3_error": float(top3[labels == k].mean()),
                            "photos": int(np.sum(labels == k))} for k in present}

@@ -29,10 +29,18 @@ def colourfulness(rgb: np.ndarray) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
-def topk_error(probs: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Per-photo 0/1 error: the true label is not among the k most probable."""
+def topk_error(probs: np.ndarray, labels: np.ndarray, k: int,
+               label_sets: np.ndarray | None = None) -> np.ndarray:
+    """Per-photo 0/1 error: the true label is not among the k most probable.
+
+    With ``label_sets`` (N, classes) bool, a photo filed under several
+    categories (autumn and forest) is right when any of them is.
+    """
     top = np.argsort(-probs, axis=1)[:, :k]
-    return (~np.any(top == labels[:, None], axis=1)).astype(np.float64)
+    if label_sets is None:
+        return (~np.any(top == labels[:, None], axis=1)).astype(np.float64)
+    hit = np.take_along_axis(np.asarray(label_sets, bool), top, axis=1)
+    return (~hit.any(axis=1)).astype(np.float64)
 
 
 #: Real Lab chroma below which a pixel counts as neutral (grey stone, white walls).
