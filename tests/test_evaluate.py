@@ -11,6 +11,7 @@ import pytest
 from skimage import data
 
 from core import lab
+from core.categories import GENERAL, label_of
 from core.training import metrics
 from core.training.dataset import Split
 from core.training.recognition import Verdicts, log_softmax, recognition
@@ -117,7 +118,7 @@ def test_evaluate_reports_both_sets_with_every_measure(models_dir: Path,
 
     test = _split([CATEGORIES.index("dog"), CATEGORIES.index("dog"),
                    CATEGORIES.index("beach")], "t")
-    general = _split([-1, -1, -1, -1], "g")
+    general = _split([label_of(GENERAL)] * 4, "g")
     result = evaluate(test, models_dir, general=general, judge=ThumbJudge(),
                       cache_dir=tmp_path / "cache", log=lambda _: None)
     v, g = result["variants"], result["general"]["variants"]
@@ -144,6 +145,47 @@ def test_general_set_falls_back_to_every_kth_photo(tmp_path: Path) -> None:
         Image.fromarray(cv2.resize(data.coffee(), (300, 200))).save(folder / f"p{i:02d}.webp")
     g = load_general(None, general_dir=folder)
     assert len(g) == 10 and g.images.shape[1:] == (256, 256, 3)
-    assert (g.labels == -1).all()
+    assert (g.labels == label_of(GENERAL)).all()
     assert load_general(None, general_dir=folder).files == g.files  # deterministic
     assert len(load_general(None, limit=3, general_dir=folder)) == 3
+
+
+def test_topk_error_counts_any_of_a_photos_categories() -> None:
+    probs = np.array([[0.6, 0.3, 0.1], [0.2, 0.3, 0.5]])
+    sets = np.array([[False, True, False], [True, False, True]])
+    np.testing.assert_array_equal(metrics.topk_error(probs, np.array([1, 0]), 1, sets), [1, 0])
+    np.testing.assert_array_equal(metrics.topk_error(probs, np.array([1, 0]), 2, sets), [0, 0])
+
+
+# ------------------------------------------------------------------ figure sheets
+
+
+def test_simulated_old_print_is_a_damaged_gray_print() -> None:
+    from core.training.figures import old_print
+
+    photo = cv2.resize(data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
+    scan = old_print(photo, seed=1)
+    assert scan.shape == photo.shape and scan.dtype == np.uint8
+    ab = lab.rgb_to_lab(scan)[..., 1:]
+    assert np.abs(np.median(ab.reshape(-1, 2), axis=0) - (2, 11)).max() < 2  # yellowed paper
+    L = lab.luminance(scan)
+    assert (L > 90).mean() > 0.002  # cracks and dust
+    assert np.percentile(L, 5) > 10  # faded: no deep blacks left
+    np.testing.assert_array_equal(old_print(photo, seed=1), scan)  # deterministic
+
+
+def test_sheets_have_a_row_per_case(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from core.training.figures import sheets
+
+    imgs = np.stack([cv2.resize(im, (64, 64)) for im in (data.astronaut(), data.coffee(),
+                                                         data.chelsea())])
+    files = sheets(tmp_path, lambda im: lab.to_float_rgb(im), lambda im: lab.to_float_rgb(im),
+                   {"test": (imgs, np.array([1.0, 3.0, np.nan]))}, imgs[:2],
+                   [np.repeat(data.camera()[..., None], 3, axis=-1)], rows=6, )
+    assert files == ["worst_test.jpg", "old_scans.jpg", "real_gray.jpg"]
+    with Image.open(tmp_path / "worst_test.jpg") as im:
+        assert im.size == (4 * 192, 2 * 192)  # truth | gray | before | after; NaN left out
+    with Image.open(tmp_path / "real_gray.jpg") as im:
+        assert im.size == (3 * 192, 192)
