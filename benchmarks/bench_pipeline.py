@@ -77,7 +77,7 @@ STAGES = [
     ("resize", "resize L to model input + gray"),
     ("encode", "encoder + classifier"),
     ("analyze", "= analyze (classify+encode)"),
-    ("colorize", "colorize (decoders + annealed mean) = render - compose"),
+    ("colorize", "colorize (decoders + decoding) = render - compose"),
     ("colorize_direct", "(colorize timed alone: _predict_ab)"),
     ("compose", "compose (ab upsample + Lab->RGB)"),
     ("render", "= render (colorize + compose)"),
@@ -300,7 +300,9 @@ def stage_functions(colorizer: Any, path: Path, outputs: Outputs) -> dict[str, C
     analysis = colorizer.analyze(photo.rgb)
     _, weights, _ = colorizer.plan(analysis)
     ab = colorizer._predict_ab(analysis, weights)
-    rgb = lab.compose(analysis.L, ab)
+    # Edge-aware upsampling onto L + Lab -> RGB (older engines: lab.compose alone).
+    compose = getattr(colorizer, "compose", lambda a, x: lab.compose(a.L, x))
+    rgb = compose(analysis, ab)
     size = colorizer.store.input_size
     lightness = getattr(engine, "_lightness", lab.luminance)
     predict = getattr(engine, "_predict", lambda m, x: m.predict_on_batch(x))
@@ -328,7 +330,7 @@ def stage_functions(colorizer: Any, path: Path, outputs: Outputs) -> dict[str, C
         "encode": encode,
         "analyze": lambda: colorizer.analyze(photo.rgb),
         "colorize_direct": lambda: colorizer._predict_ab(analysis, weights),
-        "compose": lambda: lab.compose(analysis.L, ab),
+        "compose": lambda: compose(analysis, ab),
         "render": lambda: colorizer.render(analysis),
         "save_jpg": lambda: write_result(photo, rgb, outputs.next(".jpg"), jpg),
         "save_png": lambda: write_result(photo, rgb, outputs.next(".png"), png),
