@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from core import lab
+from core.filesafe import atomic_write
 
 #: fn(uint8 RGB photo) -> RGB float 0..1 at the photo's size
 Render = Callable[[np.ndarray], np.ndarray]
@@ -80,10 +81,7 @@ def write_sheet(path: Path, rows: Sequence[Sequence[np.ndarray]], side: int = 19
                            for row in rows], axis=0)
     img = (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(img).save(tmp, "JPEG", quality=88)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda f: Image.fromarray(img).save(f, "JPEG", quality=88))
 
 
 def worst(images: np.ndarray, scores: np.ndarray, n: int) -> list[int]:

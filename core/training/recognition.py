@@ -15,7 +15,6 @@ The real photos' verdicts never change, so they are cached on disk.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -103,11 +102,10 @@ class Verdicts:
     def _save(self) -> None:
         if self.cache is None:
             return
+        from core.filesafe import atomic_json
+
         self.cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.cache.with_name(f".{self.cache.name}.tmp")
-        tmp.write_text(json.dumps({"judge": self.judge.name, "top1": self._known}),
-                       encoding="utf-8")
-        os.replace(tmp, self.cache)
+        atomic_json(self.cache, {"judge": self.judge.name, "top1": self._known}, indent=None)
 
 
 def recognition(log_probs: np.ndarray, real_top1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
