@@ -17,7 +17,8 @@ all need to agree on:
   mtime of the file. It makes names stable across reruns and is the resume
   rule: an output counts as done only if the ledger says Tinct wrote exactly
   this file from this same, unchanged input. ``overwrite`` redoes only files
-  that are Tinct's own by that rule;
+  that are Tinct's own by that rule; an output Tinct wrote for this input that
+  is now empty or cut short (does not decode) is redone in place;
 * **folder listing**: what a folder holds for colouring, and every entry
   passed over with the reason (sub-folders without recursion, links to
   folders, FIFOs, unreadable folders, Tinct's own outputs, other files).
@@ -39,8 +40,10 @@ from core.filesafe import clean_temp_files, is_temp_file
 from core.photo import (
     OUTPUT_FORMATS,
     SUPPORTED_SUFFIXES,
+    PhotoError,
     default_format_for,
     guess_source_format,
+    load_photo,
     normalize_format,
 )
 
@@ -357,7 +360,12 @@ def plan_files(
                 rec = led.owner(own.name)
                 if rec is not None:
                     t.replaces[own.name] = (rec.size, rec.mtime_ns)
-                if rec is None:
+                if rec is None and os.path.lexists(own):  # Tinct's output, cut short since
+                    st = os.stat(own, follow_symlinks=False)
+                    t.replaces[own.name] = (st.st_size, st.st_mtime_ns)
+                    states.append(REDO)
+                    notes.append(f"{own.name} was damaged (empty or truncated): redone")
+                elif rec is None:
                     states.append(NEW)  # recorded for this input, file gone: write again
                 elif overwrite:
                     states.append(REDO)
@@ -405,14 +413,33 @@ def _own_name(led: Ledger, t: Target, base: Path, taken: set[str],
         if _norm(path) in taken or path in originals:
             continue
         rec = led.owner(name)
-        if rec is None and os.path.lexists(path):
-            continue  # someone else's file sits there now
+        if rec is None and os.path.lexists(path) and not _damaged(path):
+            continue  # changed since Tinct wrote it (the user's edit?): theirs now
         if rec is not None and rec.input != t.input_key:
             continue  # another photo's valid output (its record is newer)
         n = int(m.group(1) or 1)
         if best is None or n < best[0]:
             best = (n, path)
     return None if best is None else best[1]
+
+
+def _damaged(path: Path) -> bool:
+    """True for a file that is empty or does not decode: garbage, not someone's edit."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    if st.st_size == 0:
+        return True
+    try:
+        load_photo(path)
+    except PhotoError as e:
+        return e.reason.startswith(("file is damaged", "not an image", "file is empty"))
+    except (MemoryError, ValueError):
+        return False
+    return False
 
 
 def _free_name(base: Path, taken: set[str], originals: Originals,

@@ -97,24 +97,25 @@ def test_a_subset_rerun_does_not_take_another_photos_output(tmp_path: Path) -> N
 # --------------------------------------------------------------------------- what counts as done
 
 
-@pytest.mark.parametrize("fault", ["empty", "truncated", "folder", "users", "link"])
+@pytest.mark.parametrize("fault", ["empty", "folder", "users", "link", "edited"])
 def test_resume_trusts_only_tinct_s_own_valid_output(tmp_path: Path, fault: str) -> None:
+    """A file at the output name that Tinct did not write from this photo counts as not
+    done and is never touched, even with overwrite: the photo gets the next name."""
     src = _scan(tmp_path / "in" / "x.png")
     out = tmp_path / "out"
     at = out / "x_color.png"
     out.mkdir()
     if fault == "empty":
         at.write_bytes(b"")
-    elif fault == "truncated":
-        _run([src], out)  # Tinct's own output, then damaged behind its back
-        data = at.read_bytes()
-        at.write_bytes(data[: len(data) // 2])
     elif fault == "folder":
         at.mkdir()
     elif fault == "users":
         at.write_bytes(b"my retouched version")
-    else:
+    elif fault == "link":
         at.symlink_to(src)  # a link to the original itself
+    else:  # Tinct's own output, then edited and saved by the user: theirs now
+        _run([src], out)
+        _scan(at, 7)
     before = at.read_bytes() if at.is_file() else None
     for overwrite in (False, True):
         (t,) = plan_outputs([src], out, overwrite=overwrite).targets
@@ -125,6 +126,23 @@ def test_resume_trusts_only_tinct_s_own_valid_output(tmp_path: Path, fault: str)
     assert load_photo(out / "x_color_2.png").size == (12, 8)
     (again,) = plan_outputs([src], out).targets
     assert again.done and again.output == out / "x_color_2.png"
+
+
+@pytest.mark.parametrize("fault", ["empty", "truncated"])
+def test_tinct_s_own_output_cut_short_is_redone_in_place(tmp_path: Path, fault: str) -> None:
+    src = _scan(tmp_path / "in" / "x.png")
+    out = tmp_path / "out"
+    _run([src], out)
+    at = out / "x_color.png"
+    data = at.read_bytes()
+    at.write_bytes(b"" if fault == "empty" else data[: len(data) // 2])
+    (t,) = plan_outputs([src], out).targets
+    assert t.state == REDO and t.output == at and "damaged" in t.note
+    _write(t)
+    assert load_photo(at).size == (12, 8)
+    assert sorted(p.name for p in out.iterdir()) == [LEDGER_NAME, "x_color.png"]
+    (again,) = plan_outputs([src], out).targets
+    assert again.done
 
 
 def test_a_changed_input_is_redone(tmp_path: Path) -> None:
