@@ -365,3 +365,51 @@ def test_the_app_loads_around_a_broken_category_model(models_dir: Path, tmp_path
 
     with pytest.raises(ModelFileError, match="encoder.keras: model file is damaged"):
         Colorizer(broken).load()
+
+
+_SLOW_WRITE_MAIN = """
+import sys, time
+sys.path.insert(0, {root!r})
+import core.filesafe
+real = core.filesafe.Staged.finish
+def slow(self, mode=None):
+    time.sleep(0.3)  # the data is in the temp file, not yet in place: kill -9 lands here
+    return real(self, mode)
+core.filesafe.Staged.finish = slow
+from core.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_kill_9_mid_write_then_resume(capsys, format_zoo: Path, models_dir: Path,
+                                      tmp_path: Path) -> None:
+    """A killed run leaves whole outputs, a report of them and at most a temp file; the
+    next run removes the temp file and does only the rest."""
+    _photos(format_zoo, tmp_path / "in", 8)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    out, rep = tmp_path / "out", tmp_path / "r.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_WRITE_MAIN.format(root=str(ROOT)), "colorize",
+         tmp_path / "in", "-o", out, "--models", models_dir, "--report", rep],
+        env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if len(json.loads(rep.read_text())) >= 1 and any(
+                    is_temp_file(p.name) for p in (out / "in").iterdir()):
+                break  # a photo done and reported, the next one mid-write
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait(timeout=60)
+    assert not _no_temp(out)  # killed mid-write: the half photo is a hidden temp file
+    done = [i for i in json.loads(rep.read_text()) if i["output"]]
+    assert done and all(Path(i["output"]).is_file() for i in done)
+    code, err = _run(capsys, "colorize", tmp_path / "in", "-o", out, "--models", models_dir,
+                     "--report", rep)
+    items = json.loads(rep.read_text())
+    assert code == 0 and len(items) == 8 and sum(i["skipped"] for i in items) >= len(done)
+    assert _no_temp(out)
+    assert sorted(p.name for p in (out / "in").iterdir() if not p.name.startswith(".")) == [
+        f"p{i}_color.png" for i in range(8)]
