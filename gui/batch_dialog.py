@@ -7,13 +7,13 @@ running a batch again resumes it (photos already written are skipped).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QThread, Signal
-from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.categories import CATEGORIES
 from core.export import ExportOptions
-from gui.panels import title
+from gui import status as status_widgets
+from gui.choices import CategoryCombo
 from gui.settings import Settings
 from gui.workers import BatchWorker, WorkerThread
 
@@ -93,18 +93,8 @@ class BatchDialog(QDialog):
         self.output.setPlaceholderText("Folder for the colour photos")
         form.addRow("Save to", self._with_browse(self.output, "Save the colour photos in"))
 
-        self.category = QComboBox()
-        self.category.addItem("Auto", "auto")
-        for cat in CATEGORIES:
-            self.category.addItem(title(cat), cat)
-        model = self.category.model()
-        assert isinstance(model, QStandardItemModel)
-        for row in range(1, self.category.count()):
-            cat = str(self.category.itemData(row))
-            enabled = category_status.get(cat, "no model yet") != "no model yet"
-            model.item(row).setEnabled(enabled)
-            if not enabled:
-                model.item(row).setToolTip(f"No model for {cat} yet")
+        self.category = CategoryCombo()
+        self.category.set_status(category_status)
         self.strength = QSpinBox()
         self.strength.setRange(0, 200)
         self.strength.setSingleStep(10)
@@ -112,14 +102,14 @@ class BatchDialog(QDialog):
         self.strength.setSuffix(" %")
         self.strength.setToolTip("Colour strength, 0..200 %")
         self.routing = QComboBox()
-        self.routing.addItem("Blend", "soft")
-        self.routing.addItem("Single model", "hard")
+        self.routing.addItem("Colours of similar scenes", "soft")
+        self.routing.addItem("Colours of this scene only", "hard")
         row = QHBoxLayout()
         row.addWidget(self.category, 1)
         row.addWidget(QLabel("Strength"))
         row.addWidget(self.strength)
         row.addWidget(self.routing)
-        form.addRow("Category", row)
+        form.addRow("Scene", row)
         layout.addLayout(form)
 
         self.hint = QLabel()
@@ -128,9 +118,7 @@ class BatchDialog(QDialog):
         layout.addWidget(self.hint)
 
         self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("%v / %m")
+        self._idle_progress()
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.progress)
@@ -159,9 +147,16 @@ class BatchDialog(QDialog):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.close_button = QPushButton("Close")
+        self.reveal_button = QPushButton("Show in folder")
+        self.reveal_button.setToolTip("Open the folder the colour photos were saved in")
+        self.reveal_button.hide()
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.close)
+        self.reveal_button.clicked.connect(self._reveal)
+        self.done_count = 0  # photos finished (written, skipped or failed) in this run
+        self.saved_in: Path | None = None
+        buttons.insertWidget(0, self.reveal_button)
         for b in (self.cancel_button, self.close_button, self.start_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
@@ -245,6 +240,12 @@ class BatchDialog(QDialog):
         self.summary.setText("")
         self.status.setText("Starting…")
         self.progress.setRange(0, 0)  # busy until the photos are counted
+        self.progress.setFormat("%v / %m")
+        self.progress.setTextVisible(True)
+        self.reveal_button.hide()
+        self.saved_in = None
+        self.done_count = 0
+        self._total = 0
         self.skipped = 0
         self.report = None
         self._started = time.monotonic()
@@ -279,15 +280,26 @@ class BatchDialog(QDialog):
                   self.routing):
             w.setEnabled(not on)
 
+    def _idle_progress(self) -> None:
+        """No batch yet: an empty bar without a meaningless "0 / 1"."""
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+
     def _on_progress(self, p: Any) -> None:
+        self._total = p.total
         self.progress.setRange(0, max(1, p.total))
-        self.progress.setValue(p.done)
+        self.progress.setValue(max(p.done, min(self.done_count, p.total)))
         left = f" · about {duration(p.eta)} left" if p.eta is not None else ""
         current = f" · {Path(p.current).name}" if p.current else ""
         self.status.setText(f"{p.done} of {p.total} photos{left}{current}")
         self.progress_text.emit(f"Batch: {p.done} of {p.total}{left}")
 
     def _on_item(self, item: Any) -> None:
+        if item.output is not None or item.error:  # a photo finished (not a planning note)
+            self.done_count += 1
+            if self._total:
+                self.progress.setValue(min(self.done_count, self._total))
         if item.skipped:
             self.skipped += 1
         if item.error:
@@ -303,8 +315,7 @@ class BatchDialog(QDialog):
 
     def _on_failed(self, message: str) -> None:
         self._finish()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self._idle_progress()
         self.status.setText("")
         self.summary.setText(f"The batch could not run: {message}")
 
@@ -324,30 +335,48 @@ class BatchDialog(QDialog):
         over = describe_passed_over(report.passed_over_counts())
         if over:
             parts.append(over)
+        self.saved_in = self.output_folder(report)
+        where = f" Saved in {self.saved_in}." if self.saved_in else ""
         if report.stopped:  # a full disk or broken models: no later photo could succeed
             self.summary.setText(
                 f"Stopped: {report.stopped}. {', '.join(parts)}; {report.not_started} not "
-                "started. Start again to finish: done photos are skipped."
+                f"started.{where} Start again to finish: done photos are skipped."
             )
             self.status.setText("Stopped")
+            self.progress.setRange(0, max(1, self._total, total))
+            self.progress.setValue(total)
         elif report.cancelled:
             self.summary.setText(
-                f"Cancelled after {total} photo{'s' if total != 1 else ''}: {', '.join(parts)}. "
-                "Start again to resume: finished photos are skipped."
+                f"Cancelled after {total} photo{'s' if total != 1 else ''}: {', '.join(parts)}."
+                f"{where} Start again to resume: finished photos are skipped."
             )
             self.status.setText("Cancelled")
+            # the bar agrees with the summary: every photo counted there is done
+            self.progress.setRange(0, max(1, self._total, total))
+            self.progress.setValue(total)
         else:
             if total == 0:
                 self.summary.setText("No photos found in that folder.")
             else:
-                self.summary.setText(
-                    f"Done in {took}: {', '.join(parts)} of {total}. "
-                    f"Saved in {self.output.text()}."
-                )
+                self.summary.setText(f"Done in {took}: {', '.join(parts)} of {total}.{where}")
             self.progress.setRange(0, max(1, total))
             self.progress.setValue(total)
             self.status.setText("Finished")
+        self.reveal_button.setVisible(self.saved_in is not None)
         self.batch_finished.emit(report)
+
+    def output_folder(self, report: Any) -> Path | None:
+        """Where the colour photos went: a folder's batch goes into a sub-folder named
+        after it, so the folder to name (and open) is the one holding the outputs."""
+        outputs = [Path(i.output).parent for i in report.items if i.output and not i.error]
+        if not outputs:
+            return None
+        common = Path(os.path.commonpath([str(p) for p in outputs]))
+        return common
+
+    def _reveal(self) -> None:
+        if self.saved_in is not None:
+            status_widgets.show_in_folder(self.saved_in)
 
     def _finish(self) -> None:
         thread, self._thread, self._worker = self._thread, None, None

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from gui import icons, theme
 from gui.imaging import Frames
+from gui.zoom_control import ZoomControl
 
 #: Blank border around a fitted photo, in pixels.
 FIT_MARGIN = 18
@@ -37,6 +38,8 @@ FIT_MARGIN = 18
 GRAB_DISTANCE = 12
 MIN_SCALE, MAX_SCALE = 0.02, 16.0
 WHEEL_STEP = 1.2
+#: Gap between the zoom control and the canvas' corner.
+CONTROL_MARGIN = 12
 
 
 class CompareCanvas(QWidget):
@@ -76,6 +79,19 @@ class CompareCanvas(QWidget):
         self._spinner = QTimer(self)
         self._spinner.setInterval(80)
         self._spinner.timeout.connect(self._tick)
+        self._tool: object | None = None  # e.g. issue 10's pin tool (see set_tool)
+        #: What the last paint showed ("empty", "error", "status", "photo") and which
+        #: corner labels: the tests read what a user would see.
+        self.painted = ""
+        self.painted_labels: list[str] = []
+        self.zoom_control = ZoomControl(self)
+        self.zoom_control.fit_requested.connect(self.fit)
+        self.zoom_control.zoom_requested.connect(
+            lambda s: self.zoom_to(s / self.devicePixelRatioF())
+        )
+        self.zoom_control.step_requested.connect(lambda f: self.zoom_by(f))
+        self.view_changed.connect(self._sync_zoom_control)
+        self._sync_zoom_control()
 
     # -- content -----------------------------------------------------------
     def set_photo(
@@ -89,12 +105,52 @@ class CompareCanvas(QWidget):
             self._fit = True
         self._relayout()
         self.update()
+        self.view_changed.emit()
 
     def clear(self) -> None:
         self._original = self._colour = None
         self._error = ""
         self.set_status("")
         self.update()
+        self.view_changed.emit()
+
+    # -- tools (issue 10's colour pins) ---------------------------------------
+    def set_tool(self, tool: object | None) -> None:
+        """Hand mouse presses on the photo to ``tool`` (None: compare/pan as usual).
+
+        A tool has ``press(pos, photo_xy) -> bool``, ``move(pos, photo_xy)``,
+        ``release(pos, photo_xy)`` and ``paint(painter)``; press returning False
+        lets the canvas handle the click itself.
+        """
+        self._tool = tool
+        self.update()
+
+    def to_photo(self, pos: QPointF) -> QPointF | None:
+        """The photo pixel under a widget point, or None off the photo."""
+        size = self._size()
+        if size is None:
+            return None
+        point = (pos - self._offset) / self._scale
+        if 0 <= point.x() < size[0] and 0 <= point.y() < size[1]:
+            return point
+        return None
+
+    def from_photo(self, point: QPointF) -> QPointF:
+        """Where a photo pixel is drawn, in widget coordinates."""
+        return self._offset + point * self._scale
+
+    @property
+    def drop_hover(self) -> bool:
+        """Something droppable is being dragged over the canvas."""
+        return self._drop_hover
+
+    def _sync_zoom_control(self) -> None:
+        control = self.zoom_control
+        control.setVisible(self.has_photo)
+        control.set_zoom(self.scale, self._fit)
+        control.adjustSize()
+        control.move(self.width() - control.width() - CONTROL_MARGIN,
+                     self.height() - control.height() - CONTROL_MARGIN)
 
     def set_status(self, text: str, busy: bool = False) -> None:
         """A small pill over the photo ("Colorizing…"), with a spinner while busy."""
@@ -263,11 +319,16 @@ class CompareCanvas(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         self._relayout()
         super().resizeEvent(event)
+        self.view_changed.emit()  # a fitted photo's scale changed with the window
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() != Qt.MouseButton.LeftButton or not self.has_photo:
             return super().mousePressEvent(event)
         pos = event.position()
+        if self._tool is not None and self._tool.press(pos, self.to_photo(pos)):
+            self._drag = "tool"
+            event.accept()
+            return
         near_divider = abs(pos.x() - self.split_x()) <= GRAB_DISTANCE
         if self._splitting() and (near_divider or not self._pannable()):
             self._drag = "split"
@@ -282,7 +343,9 @@ class CompareCanvas(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
-        if self._drag == "split":
+        if self._drag == "tool":
+            self._tool.move(pos, self.to_photo(pos))
+        elif self._drag == "split":
             self._move_split(pos.x())
         elif self._drag == "pan":
             self._offset = self._offset_origin + (pos - self._drag_origin)
@@ -293,6 +356,8 @@ class CompareCanvas(QWidget):
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._drag == "tool" and self._tool is not None:
+            self._tool.release(event.position(), self.to_photo(event.position()))
         self._drag = None
         self._update_cursor(event.position())
         event.accept()
@@ -355,7 +420,7 @@ class CompareCanvas(QWidget):
     def _tick(self) -> None:
         """Advance the spinner, repainting only the strip it sits in."""
         self._spin = (self._spin + 1) % 12
-        if self.has_photo:
+        if self.has_photo and not self._drop_hover:
             self.update(0, self.height() - 140, self.width(), 140)
         else:
             self.update()
@@ -364,10 +429,20 @@ class CompareCanvas(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
         p.fillRect(self.rect(), theme.CANVAS)
+        self.painted_labels = []
         if not self.has_photo:
-            self._paint_empty(p)
+            if self._error:  # a photo that could not be opened: say why, not "drop here"
+                self.painted = "error"
+                self._paint_message(p, self._error, theme.FAILED)
+            elif self._status:  # a photo still decoding ("Opening…")
+                self.painted = "status"
+                self._paint_status(p, centred=True)
+            else:
+                self.painted = "empty"
+                self._paint_empty(p)
             p.end()
             return
+        self.painted = "photo"
         vis = self.visible_rect()
         smooth = not (abs(self.scale - 1.0) < 1e-3 or self.scale >= 2.0)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
@@ -390,11 +465,34 @@ class CompareCanvas(QWidget):
             self._draw(p, shown, vis)
             if label:
                 self._corner_label(p, label, vis, right_side=False)
+        if self._tool is not None:
+            self._tool.paint(p)
         if self._error:
             self._paint_message(p, self._error, theme.FAILED)
         elif self._status:
             self._paint_status(p)
+        if self._drop_hover:
+            self._paint_drop_hint(p)
         p.end()
+
+    def _paint_drop_hint(self, p: QPainter) -> None:
+        """Dragging files over an open photo: say that dropping opens (and shows) them."""
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), QColor(20, 20, 22, 150))
+        zone = QRectF(self.rect()).adjusted(16, 16, -16, -16)
+        pen = QPen(theme.ACCENT, 2, Qt.PenStyle.DashLine)
+        pen.setDashPattern([5, 4])
+        p.setPen(pen)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRoundedRect(zone, 16, 16)
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setWeight(QFont.Weight.DemiBold)
+        p.setFont(font)
+        p.setPen(theme.TEXT)
+        p.drawText(zone, Qt.AlignmentFlag.AlignCenter, "Drop to open these photos")
+        p.restore()
 
     def _draw(self, p: QPainter, frames: Frames | None, target: QRectF) -> None:
         """Paint the part of ``frames`` that falls in ``target`` (widget coordinates)."""
@@ -431,9 +529,11 @@ class CompareCanvas(QWidget):
         p.restore()
 
     def _corner_label(self, p: QPainter, text: str, area: QRectF, right_side: bool) -> None:
-        """Label a side of the split in its top corner, clipped so it never crosses over."""
-        if area.width() <= 0:
+        """Label a side of the split in its top corner; left out where it would not fit
+        (a clipped sliver of a pill at the edge reads as a glitch)."""
+        if area.width() < self.pill_width(text) + 20:
             return
+        self.painted_labels.append(text)
         p.save()
         p.setClipRect(area)
         if right_side:
@@ -444,16 +544,24 @@ class CompareCanvas(QWidget):
                        Qt.AlignmentFlag.AlignLeft)
         p.restore()
 
+    def _pill_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 0.92)
+        font.setWeight(QFont.Weight.DemiBold)
+        return font
+
+    def pill_width(self, text: str) -> float:
+        from PySide6.QtGui import QFontMetricsF
+
+        return QFontMetricsF(self._pill_font()).horizontalAdvance(text) + 18
+
     def _pill(self, p: QPainter, text: str, at: QPointF, align: Qt.AlignmentFlag) -> QRectF:
         """A small rounded label; ``at`` is its top-left (or top-right when right-aligned)."""
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * 0.92)
-        font.setWeight(QFont.Weight.DemiBold)
-        p.setFont(font)
+        p.setFont(self._pill_font())
         metrics = p.fontMetrics()
-        w = metrics.horizontalAdvance(text) + 18
+        w = self.pill_width(text)
         h = metrics.height() + 8
         x = at.x() - w if align == Qt.AlignmentFlag.AlignRight else at.x()
         rect = QRectF(x, at.y(), w, h)
@@ -465,7 +573,7 @@ class CompareCanvas(QWidget):
         p.restore()
         return rect
 
-    def _paint_status(self, p: QPainter) -> None:
+    def _paint_status(self, p: QPainter, centred: bool = False) -> None:
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         metrics = p.fontMetrics()
@@ -475,7 +583,9 @@ class CompareCanvas(QWidget):
         text = metrics.boundingRect(0, 0, room, 400, flags, self._status)
         w = text.width() + 32 + spinner
         h = text.height() + 16
-        rect = QRectF((self.width() - w) / 2, self.height() - h - 24, w, h)
+        above = self.zoom_control.height() + CONTROL_MARGIN if self.zoom_control.isVisible() else 0
+        top = (self.height() - h) / 2 if centred else self.height() - h - 24 - above
+        rect = QRectF((self.width() - w) / 2, top, w, h)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(20, 20, 22, 200))
         p.drawRoundedRect(rect, h / 2, h / 2)

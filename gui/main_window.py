@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
 
 from gui import actions as action_table
 from gui import icons
+from gui import status as status_widgets
 from gui.batch_dialog import BatchDialog
 from gui.canvas import CompareCanvas
 from gui.dialogs import ShortcutsDialog, about
+from gui.history import History
 from gui.panels import (
     CategoryPanel,
     ConfidencePanel,
@@ -40,7 +42,7 @@ from gui.panels import (
     title,
     took,
 )
-from gui.session import Models, PhotoItem, Session, State
+from gui.session import Models, PhotoItem, SaveReport, Session, State
 from gui.settings import Settings
 from gui.thumbnails import ThumbnailStrip
 
@@ -71,6 +73,7 @@ class MainWindow(QMainWindow):
 
             colorizer = Colorizer(models_dir)
         self.session = Session(colorizer, self)
+        self.history = History(self.session, self)
         self.last_error = ""
         self._shown: int | None = None
         self._message_box: QMessageBox | None = None
@@ -117,7 +120,10 @@ class MainWindow(QMainWindow):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.side = QWidget()
         self.side.setObjectName("sidePanelBody")
-        self.side.setMinimumWidth(300)
+        # Wide enough for the panel's widest row beside the scroll bar: nothing is clipped
+        # under the bar when the panel scrolls (900x600).
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        self.side.setMinimumWidth(max(300, body.minimumSizeHint().width() + bar + 4))
         side_layout = QVBoxLayout(self.side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.setSpacing(0)
@@ -160,7 +166,8 @@ class MainWindow(QMainWindow):
         groups = {
             "&File": ["open", "open_folder", "paste", None, "save", "save_all", None, "batch",
                       None, "quit"],
-            "&Photo": ["auto", "retry", "stop", None, "remove"],
+            "&Edit": ["undo", "redo", None, "reset", "auto"],
+            "&Photo": ["retry", "stop", "resume", None, "remove"],
             "&View": ["fit", "zoom100", "zoom_in", "zoom_out", None, "split", "original", None,
                       "next", "previous"],
             "&Help": ["shortcuts", "about"],
@@ -198,11 +205,12 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         bar.setSizeGripEnabled(False)
-        self.zoom_label = QLabel("")
+        self.queue_notice = status_widgets.QueueNotice()
+        self.save_status = status_widgets.SaveStatus()
         self.models_label = QLabel("")
         self.device_label = QLabel("")
-        for label in (self.zoom_label, self.models_label, self.device_label):
-            bar.addPermanentWidget(label)
+        for widget in (self.queue_notice, self.save_status, self.models_label, self.device_label):
+            bar.addPermanentWidget(widget)
 
     def _connect(self) -> None:
         a, s = self.commands, self.session
@@ -215,6 +223,8 @@ class MainWindow(QMainWindow):
             "zoom_out": lambda: self.canvas.zoom_by(0.8),
             "next": self.next_photo, "previous": self.previous_photo,
             "auto": lambda: self.category.choose("auto"),
+            "undo": self.history.undo, "redo": self.history.redo, "reset": self.reset_current,
+            "resume": s.resume,
             "shortcuts": self.show_shortcuts, "about": self.show_about,
         }
         for name, slot in handlers.items():
@@ -225,15 +235,34 @@ class MainWindow(QMainWindow):
 
         self.canvas.files_dropped.connect(self.add_paths)
         self.canvas.image_dropped.connect(self.session.add_image)
-        self.canvas.view_changed.connect(self._refresh_zoom)
         self.strip.files_dropped.connect(self.add_paths)
         self.strip.photo_selected.connect(self.select)
         self.strip.remove_requested.connect(self.session.remove)
         self.strip.retry_requested.connect(self.session.retry)
 
-        self.category.category_changed.connect(lambda c: self._set_option(category=c))
-        self.category.strength_changed.connect(lambda v: self._set_option(strength=v))
-        self.category.routing_changed.connect(lambda r: self._set_option(routing=r))
+        self.category.category_changed.connect(
+            lambda c: self._change(f"Scene: {title(c)}", category=c))
+        self.category.strength_changed.connect(
+            lambda v: self._change(f"Strength {v:.0%}", self.category.gesture, strength=v))
+        self.category.routing_changed.connect(
+            lambda r: self._change("Similar scenes" if r == "soft" else "This scene only",
+                                   routing=r))
+        self.category.reset_clicked.connect(self.reset_current)
+        self.history.applied.connect(self._on_history_applied)
+        stack = self.history.stack
+        stack.canUndoChanged.connect(a["undo"].setEnabled)
+        stack.canRedoChanged.connect(a["redo"].setEnabled)
+        stack.undoTextChanged.connect(
+            lambda t: a["undo"].setText(f"&Undo {t}" if t else "&Undo"))
+        stack.redoTextChanged.connect(
+            lambda t: a["redo"].setText(f"&Redo {t}" if t else "&Redo"))
+        a["undo"].setEnabled(False)
+        a["redo"].setEnabled(False)
+        self.strip.selection_changed.connect(self._refresh_targets)
+        self.queue_notice.resume_clicked.connect(s.resume)
+        s.queue_changed.connect(self._on_queue_changed)
+        s.export_progress.connect(self.save_status.set_progress)
+        s.export_finished.connect(self._on_saved)
         self.export.save_clicked.connect(self.save_current)
         self.export.save_all_clicked.connect(self.save_all)
 
@@ -265,9 +294,9 @@ class MainWindow(QMainWindow):
         if state is Models.READY:
             own = sum(1 for v in s.category_status.values() if v == "own model")
             shared = any(v == "universal model" for v in s.category_status.values())
-            short = f"Models ready · {own} scene models"
-            long = (f"Models ready on {s.device or 'CPU'}: {own} scene-specific colorizers"
-                    + (", and the universal one for the other scenes." if shared else "."))
+            short = f"Ready · colours for {own} kinds of scene"
+            long = (f"Ready on {s.device or 'CPU'}: colours learned for {own} kinds of scene"
+                    + (", and general colours for the others." if shared else "."))
         self.models_label.setText(short)
         self.models_label.setToolTip(s.models_message or long)
         self.canvas.set_placeholder(long, warn=warn, busy=busy)
@@ -283,7 +312,7 @@ class MainWindow(QMainWindow):
     def add_paths(self, paths: Iterable[str | Path]) -> list[int]:
         """Open files and folders: what dropping them on the window does."""
         paths = [Path(p) for p in paths]
-        if paths:
+        if paths and paths[0].exists():
             first = paths[0]
             self.settings.open_dir = str(first if first.is_dir() else first.parent)
         return self.session.add_paths(paths)
@@ -345,6 +374,39 @@ class MainWindow(QMainWindow):
         selected = self.session.selected
         return self.session.items.get(selected) if selected is not None else None
 
+    def selected_ids(self) -> list[int]:
+        """The photos a change in the Colour panel applies to: the strip's selection
+        when the photo on screen is part of it, else just that photo."""
+        current = self.session.selected
+        if current is None or current not in self.session.items:
+            return []
+        chosen = [i for i in self.strip.selected_ids() if i in self.session.items]
+        return chosen if current in chosen else [current]
+
+    def _refresh_targets(self) -> None:
+        self.category.show_targets(len(self.selected_ids()))
+
+    def _change(self, text: str, merge_key: str | None = None, **fields: Any) -> None:
+        """A change in the Colour panel: one undo step over every selected photo."""
+        ids = self.selected_ids()
+        if len(ids) > 1:
+            text += f" ({len(ids)} photos)"
+        self.history.change(ids, text, merge_key, **fields)
+
+    def _on_queue_changed(self) -> None:
+        self.queue_notice.set_count(self.session.stopped_count)
+        self.commands["resume"].setEnabled(bool(self.session.stopped_count))
+
+    def reset_current(self) -> None:
+        self.history.reset(self.selected_ids())
+
+    def _on_history_applied(self, ids: list[int]) -> None:
+        """Undo/redo show the photo they changed, so the change is seen."""
+        if ids and self.session.selected not in ids:
+            self.select(ids[0])
+        elif self.session.selected in ids:
+            self._refresh_selection()
+
     def _on_item_added(self, item_id: int) -> None:
         self.strip.add(item_id, self.session.items[item_id].name)
         self._refresh_actions()
@@ -390,11 +452,13 @@ class MainWindow(QMainWindow):
             self.confidence.clear()
             self.category.show_models({}, [], 0.0)
             self.category.show_detected(None)
+            self.category.show_targets(0)
             self.category.setEnabled(False)
             self._refresh_actions()
-            self._refresh_zoom()
             return
         self.setWindowTitle(f"{item.name} — Tinct")
+        if self._shown != item.id:
+            self.category.forget_pending()
         self.canvas.set_photo(item.original, item.colour, same_photo=self._shown == item.id)
         self._shown = item.id
         self.canvas.set_error(
@@ -402,7 +466,8 @@ class MainWindow(QMainWindow):
             else ""
         )
         self.canvas.set_status(*self._canvas_status(item))
-        self.category.setEnabled(True)
+        self.category.setEnabled(item.state is not State.FAILED)  # nothing to colour there
+        self._refresh_targets()
         self.category.show_photo(item.category, item.strength, item.routing)
         top = max(item.confidences, key=item.confidences.__getitem__) if item.confidences else None
         self.category.show_detected(top)
@@ -413,7 +478,6 @@ class MainWindow(QMainWindow):
         else:
             self.confidence.clear("Not colorized yet")
         self._refresh_actions()
-        self._refresh_zoom()
 
     def _canvas_status(self, item: PhotoItem) -> tuple[str, bool]:
         """The pill over the photo: what is happening to it, with a spinner while busy."""
@@ -422,6 +486,8 @@ class MainWindow(QMainWindow):
             return "", False
         if item.colour is not None:
             return ("Updating colours…", True) if item.state is State.WORKING else ("", False)
+        if item.original is None:
+            return "Opening…", True  # decoding a big scan takes a moment: say so
         if models is Models.MISSING:
             return ("No models installed, so this is the original. To colour photos, restore "
                     "the models/ folder or set TINCT_MODELS to a models folder.", False)
@@ -429,8 +495,6 @@ class MainWindow(QMainWindow):
             return "The models could not be loaded: showing the original", False
         if models in (Models.IDLE, Models.LOADING):
             return "Waiting for the models to load…", True
-        if item.original is None:
-            return "Opening…", True
         return "Colorizing…", True
 
     def _refresh_actions(self) -> None:
@@ -442,22 +506,12 @@ class MainWindow(QMainWindow):
         a["save_all"].setEnabled(any_result)
         a["remove"].setEnabled(item is not None)
         a["retry"].setEnabled(item is not None and item.state is State.FAILED)
-        a["auto"].setEnabled(item is not None)
+        a["auto"].setEnabled(item is not None and item.state is not State.FAILED)
+        a["reset"].setEnabled(item is not None and item.state is not State.FAILED)
+        a["resume"].setEnabled(bool(self.session.stopped_count))
         for name in ("fit", "zoom100", "zoom_in", "zoom_out"):
             a[name].setEnabled(item is not None)
         self.export.set_photo_available(has_result, any_result)
-
-    def _refresh_zoom(self) -> None:
-        if not self.canvas.has_photo:
-            self.zoom_label.setText("")
-            return
-        pct = f"{self.canvas.scale * 100:.0f}%"
-        self.zoom_label.setText(f"Fit ({pct})" if self.canvas.is_fit else pct)
-
-    def _set_option(self, **changes: Any) -> None:
-        item = self.current_item()
-        if item is not None:
-            self.session.set_options(item.id, **changes)
 
     def remove_current(self) -> None:
         item = self.current_item()
@@ -478,7 +532,11 @@ class MainWindow(QMainWindow):
         return self.save_items(list(self.session.order))
 
     def save_items(self, ids: list[int]) -> int:
-        """Save the colorized photos among ``ids``; asks before replacing earlier outputs."""
+        """Save the colorized photos among ``ids``; asks before replacing earlier outputs.
+
+        The save's progress shows in the status bar and it ends with a summary
+        ("15 saved, 2 skipped (failed)") and a "Show in folder" button.
+        """
         error = self.export.pattern_error()
         if error:
             self.show_error("Cannot save", error)
@@ -486,12 +544,13 @@ class MainWindow(QMainWindow):
         options = self.export.options()
         dest = self.export.destination()
         ready: list[int] = []
-        skipped: list[str] = []
+        skipped: dict[str, str] = {}
         for item_id in ids:
             item = self.session.items.get(item_id)
-            if item is None or item.state is not State.DONE:
-                if item is not None:
-                    skipped.append(item.name)
+            if item is None:
+                continue
+            if item.state is not State.DONE:
+                skipped[item.name] = "failed" if item.state is State.FAILED else "not colorized yet"
                 continue
             ready.append(item_id)
         from core.outputs import NEW, REDO
@@ -505,31 +564,38 @@ class MainWindow(QMainWindow):
         # other file at a name (an original, the user's own) is never touched: the plan
         # already gave that photo the next free name.
         existing = [t.output for _, t in plan if t.state != NEW]
-        overwrite = False
         if existing:
-            overwrite = self.confirm_overwrite(existing)
-            if overwrite:
+            if self.confirm_overwrite(existing):
                 for _, t in plan:
                     t.state = REDO if t.state != NEW else NEW
             else:
+                for item_id, t in plan:
+                    if t.state != NEW:
+                        skipped[self.session.items[item_id].name] = "kept the file saved before"
                 plan = [(i, t) for i, t in plan if t.state == NEW]
         if not plan:
-            if skipped and not existing:
-                self.statusBar().showMessage("Nothing to save yet: no photo is colorized")
+            self.statusBar().showMessage(_nothing_saved(skipped, len(existing)))
             return 0
-        count = self.session.export(plan, options)
+        count = self.session.export(plan, options, skipped)
         where = dest or "next to the originals"
         self.statusBar().showMessage(f"Saving {count} photo{'s' if count != 1 else ''} to {where}…")
         return count
 
+    def _on_saved(self, report: SaveReport) -> None:
+        """The end of a Save / Save All: what happened, and where to look."""
+        if report.total == 1 and len(report.written) == 1 and not report.skipped:
+            text = f"Saved {report.written[0]}"
+        else:
+            text = f"Saved: {report.summary()}"
+        self.statusBar().showMessage(text)
+        self.save_status.set_folder(report.folder)
+
     def confirm_overwrite(self, paths: list[Path]) -> bool:
         """Ask before replacing earlier outputs (tests replace this method)."""
-        names = "\n".join(str(p) for p in paths[:6]) + ("\n…" if len(paths) > 6 else "")
         answer = QMessageBox.question(
             self,
             "Replace saved photos?",
-            f"{len(paths)} file{'s' if len(paths) != 1 else ''} already exist:\n\n{names}\n\n"
-            "Replace them with the new colour version?",
+            overwrite_question(paths),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
@@ -559,14 +625,16 @@ class MainWindow(QMainWindow):
                 self.session.category_status, self,
             )
             self._batch.progress_text.connect(self.statusBar().showMessage)
-            self._batch.batch_finished.connect(
-                lambda _r: self.statusBar().showMessage("Batch finished: " +
-                                                        self._batch.summary.text())
-            )
+            self._batch.batch_finished.connect(self._on_batch_finished)
         self._batch.refresh_hint()
         self._batch.show()
         self._batch.raise_()
         return self._batch
+
+    def _on_batch_finished(self, report: Any) -> None:
+        assert self._batch is not None
+        self.statusBar().showMessage("Batch finished: " + self._batch.summary.text())
+        self.save_status.set_folder(self._batch.output_folder(report))
 
     def show_shortcuts(self) -> ShortcutsDialog:
         dialog = ShortcutsDialog(self.commands.values(), action_table.VIEW_KEYS, self)
@@ -617,3 +685,22 @@ def _reason(item: PhotoItem) -> str:
         if error.startswith(prefix):
             return error[len(prefix):]
     return error
+
+
+def overwrite_question(paths: list[Path]) -> str:
+    """'1 file already exists: …' / '3 files already exist: …' and what Yes does."""
+    n = len(paths)
+    names = "\n".join(str(p) for p in paths[:6]) + ("\n…" if n > 6 else "")
+    head = "1 file already exists" if n == 1 else f"{n} files already exist"
+    them = "it" if n == 1 else "them"
+    return f"{head}:\n\n{names}\n\nReplace {them} with the new colour version?"
+
+
+def _nothing_saved(skipped: dict[str, str], kept: int) -> str:
+    """Why a Save wrote nothing (answering No, or no colorized photo)."""
+    if kept:
+        files = "the file" if kept == 1 else f"the {kept} files"
+        return f"Nothing saved: kept {files} saved before"
+    if skipped:
+        return "Nothing to save yet: no photo is colorized"
+    return "Nothing to save"

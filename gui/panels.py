@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QPainter, QPaintEvent, QStandardItemModel
+from PySide6.QtGui import QFont, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -34,7 +34,10 @@ from core.categories import CATEGORIES
 from core.export import ExportOptions
 from core.outputs import DEFAULT_PATTERN
 from gui import theme
+from gui.choices import CategoryCombo, title
 from gui.settings import Settings
+
+__all__ = ["CategoryPanel", "ConfidencePanel", "ExportPanel", "separator", "title", "took"]
 
 
 def took(seconds: float) -> str:
@@ -42,25 +45,13 @@ def took(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 0.995 else f"{seconds:.1f} s"
 
 
-#: How the category statuses read in tooltips.
-STATUS_TIPS = {
-    "own model": "Coloured by a model trained on {cat} photos.",
-    "universal model": "No {cat} model trained yet: the universal model colours it.",
-    "no model yet": "No model for {cat} yet (no training photos), and no universal model "
-    "to stand in, so it cannot be chosen.",
-}
 FORMATS = (("As original", ""), ("PNG", "png"), ("JPEG", "jpg"), ("TIFF", "tiff"),
            ("WebP", "webp"))
 LOSSY = ("", "jpg", "webp")
 
 
-def title(name: str) -> str:
-    """A category as people read it ("dog" -> "Dog")."""
-    return name[:1].upper() + name[1:]
-
-
-def section(text: str) -> tuple[QWidget, QVBoxLayout]:
-    """A titled block of the side panel."""
+def section(text: str, corner: QWidget | None = None) -> tuple[QWidget, QVBoxLayout]:
+    """A titled block of the side panel (``corner``: a small button right of the title)."""
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(14, 10, 14, 12)
@@ -70,8 +61,21 @@ def section(text: str) -> tuple[QWidget, QVBoxLayout]:
     font = label.font()
     font.setPointSizeF(font.pointSizeF() * 0.85)
     label.setFont(font)
-    layout.addWidget(label)
+    if corner is None:
+        layout.addWidget(label)
+    else:
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(label, 1)
+        row.addWidget(corner)
+        layout.addLayout(row)
     return box, layout
+
+
+def _lines(label: QLabel, n: int) -> None:
+    """Reserve ``n`` lines for a wrapping label so the panel does not jump between photos."""
+    label.setMinimumHeight(label.fontMetrics().lineSpacing() * n + 2)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
 
 def _compact(combo: QComboBox) -> None:
@@ -91,20 +95,38 @@ def separator() -> QFrame:
 
 
 class ConfidenceBars(QWidget):
-    """Every category's probability as a sorted horizontal bar; the chosen one marked."""
+    """The likeliest scenes as sorted horizontal bars (all of them on request)."""
 
     ROW = 14
+    TOP = 4  # rows shown until "Show all"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._rows: list[tuple[str, float]] = []
         self._chosen: str | None = None
+        self._limit: int | None = self.TOP
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setMinimumHeight(self.ROW * len(CATEGORIES) + 4)
+        self._resize()
+
+    def set_limit(self, limit: int | None) -> None:
+        """Show the top ``limit`` scenes (None: every one)."""
+        self._limit = limit
+        self._resize()
+        self.update()
+
+    @property
+    def shown(self) -> int:
+        """How many rows are drawn."""
+        total = len(self._rows) or len(CATEGORIES)
+        return total if self._limit is None else min(self._limit, total)
+
+    def _resize(self) -> None:
+        self.setFixedHeight(self.ROW * self.shown + 4)
 
     def set_data(self, confidences: dict[str, float], chosen: str | None) -> None:
         self._rows = sorted(confidences.items(), key=lambda kv: kv[1], reverse=True)
         self._chosen = chosen
+        self._resize()
         self.setToolTip(
             "\n".join(f"{title(c)}: {p:.1%}" for c, p in self._rows[:5]) if self._rows else ""
         )
@@ -120,7 +142,7 @@ class ConfidenceBars(QWidget):
         return self._chosen
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(240, self.ROW * len(CATEGORIES) + 4)
+        return QSize(240, self.ROW * self.shown + 4)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
@@ -134,7 +156,12 @@ class ConfidenceBars(QWidget):
         bar_w = max(20, self.width() - bar_left - pct_w - 4)
         ghost = not self._rows  # before any result: the categories, with empty bars
         rows = self._rows or [(c, 0.0) for c in CATEGORIES]
-        for i, (cat, prob) in enumerate(rows):
+        if self._chosen and self._limit is not None:  # the scene used always shows
+            top = rows[: self._limit]
+            if all(c != self._chosen for c, _ in top):
+                top = top[:-1] + [r for r in rows if r[0] == self._chosen]
+            rows = top
+        for i, (cat, prob) in enumerate(rows[: self.shown]):
             y = 2 + i * self.ROW
             chosen = cat == self._chosen
             p.setFont(bold if chosen else base)
@@ -164,12 +191,33 @@ class ConfidencePanel(QWidget):
         box, layout = section("Detected scene")
         self.summary = QLabel("No photo yet")
         self.summary.setWordWrap(True)
+        _lines(self.summary, 2)
         self.bars = ConfidenceBars()
+        self.more = QPushButton()
+        self.more.setObjectName("linkButton")
+        self.more.setFlat(True)
+        self.more.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.more.clicked.connect(self.toggle_all)
+        self._sync_more()
         layout.addWidget(self.summary)
         layout.addWidget(self.bars)
+        layout.addWidget(self.more, 0, Qt.AlignmentFlag.AlignLeft)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(box)
+
+    @property
+    def showing_all(self) -> bool:
+        return self.bars.shown > ConfidenceBars.TOP
+
+    def toggle_all(self) -> None:
+        """Show every scene's bar, or only the likeliest few again."""
+        self.bars.set_limit(ConfidenceBars.TOP if self.showing_all else None)
+        self._sync_more()
+
+    def _sync_more(self) -> None:
+        self.more.setText("Show fewer" if self.showing_all
+                          else f"Show all {len(CATEGORIES)} scenes")
 
     def show_result(self, confidences: dict[str, float], chosen: str | None, auto: bool) -> None:
         self.bars.set_data(confidences, chosen)
@@ -177,12 +225,13 @@ class ConfidencePanel(QWidget):
             self.summary.setText("Not colorized yet")
             return
         top = max(confidences, key=confidences.__getitem__)
+        sure = f"{confidences[top]:.0%} likely"  # how sure the scene is, not the colour mix
         if auto:
-            self.summary.setText(f"Looks like <b>{title(top)}</b> ({confidences[top]:.0%})")
+            self.summary.setText(f"Looks like <b>{title(top)}</b> · {sure}")
         else:
             self.summary.setText(
-                f"Looks like {title(top)} ({confidences[top]:.0%}); "
-                f"coloured as <b>{title(chosen or top)}</b> (your choice)"
+                f"Looks like {title(top)} · {sure}; coloured as <b>{title(chosen or top)}</b> "
+                "(your choice)"
             )
 
     def clear(self, text: str = "No photo yet") -> None:
@@ -194,30 +243,30 @@ class ConfidencePanel(QWidget):
 
 
 class CategoryPanel(QWidget):
-    """Per-photo colour settings: category (Auto or by hand), strength, routing."""
+    """Per-photo colour settings: scene (Auto or by hand), strength, scene mix, Reset."""
 
     category_changed = Signal(str)
     strength_changed = Signal(float)
     routing_changed = Signal(str)
+    reset_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        box, layout = section("Colour")
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setObjectName("linkButton")
+        self.reset_button.setFlat(True)
+        self.reset_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.reset_button.setToolTip("Back to Auto, 100%, similar scenes (Ctrl+Z undoes it)")
+        self.reset_button.clicked.connect(self.reset_clicked)
+        box, layout = section("Colour", self.reset_button)
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setHorizontalSpacing(10)
         form.setVerticalSpacing(8)
 
-        self.combo = QComboBox()
-        self.combo.addItem("Auto", "auto")
-        for cat in CATEGORIES:
-            self.combo.addItem(title(cat), cat)
-        self.combo.setItemData(0, "Let Tinct recognise the scene and pick the models.",
-                               Qt.ItemDataRole.ToolTipRole)
-        self.combo.setMaxVisibleItems(len(CATEGORIES) + 1)
-        _compact(self.combo)
+        self.combo = CategoryCombo()
         self.combo.currentIndexChanged.connect(self._on_combo)
-        form.addRow("Category", self.combo)
+        form.addRow("Scene", self.combo)
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 200)
@@ -225,7 +274,7 @@ class CategoryPanel(QWidget):
         self.slider.setPageStep(25)
         self.slider.setValue(100)
         self.slider.setToolTip("How strong the colours are: 0% keeps the photo gray, "
-                               "100% is the model's colour, 200% doubles it.")
+                               "100% is Tinct's colour, 200% doubles it.")
         self.strength_label = QLabel("100%")
         self.strength_label.setMinimumWidth(38)
         self.strength_label.setAlignment(
@@ -241,11 +290,17 @@ class CategoryPanel(QWidget):
         self._debounce.timeout.connect(self._emit_strength)
         self.slider.valueChanged.connect(self._on_slider)
         self.slider.sliderReleased.connect(self._emit_strength)
+        self.slider.sliderPressed.connect(self._on_slider_pressed)
+        #: While the slider is dragged: a key shared by the drag's changes (one undo step).
+        self.gesture: str | None = None
+        self._gestures = 0
 
-        self.soft = QPushButton("Blend")
-        self.soft.setToolTip("Soft routing: blend the colorizers of the most likely categories.")
-        self.hard = QPushButton("Single model")
-        self.hard.setToolTip("Hard routing: use only the most likely category's colorizer.")
+        self.soft = QPushButton("Similar scenes")
+        self.soft.setToolTip("Mix the colours of the scenes this photo most resembles "
+                             "(safer when it is hard to tell).")
+        self.hard = QPushButton("This scene only")
+        self.hard.setToolTip("Use only the colours of the scene it looks most like "
+                             "(bolder, can be wrong).")
         self._routing = QButtonGroup(self)
         self._routing.setExclusive(True)
         row = QHBoxLayout()
@@ -257,16 +312,21 @@ class CategoryPanel(QWidget):
             row.addWidget(button, 1)
         self.soft.setChecked(True)
         self._routing.buttonToggled.connect(self._on_routing)
-        form.addRow("Routing", row)
+        form.addRow("Colours of", row)
         layout.addLayout(form)
 
         self.info = QLabel("")
         self.info.setObjectName("hint")
         self.info.setWordWrap(True)
+        _lines(self.info, 2)
         self.note = QLabel("")
         self.note.setObjectName("note")
         self.note.setWordWrap(True)
         self.note.hide()
+        self.targets = QLabel("")
+        self.targets.setObjectName("note")
+        self.targets.hide()
+        layout.addWidget(self.targets)
         layout.addWidget(self.info)
         layout.addWidget(self.note)
         outer = QVBoxLayout(self)
@@ -275,27 +335,14 @@ class CategoryPanel(QWidget):
 
     # -- state in ----------------------------------------------------------
     def set_category_status(self, status: dict[str, str]) -> None:
-        """Enable categories that have a model; say in the tooltip which one colours it."""
-        model = self.combo.model()
-        assert isinstance(model, QStandardItemModel)
-        for row in range(1, self.combo.count()):
-            cat = str(self.combo.itemData(row))
-            state = status.get(cat, "no model yet")
-            item = model.item(row)
-            item.setEnabled(state != "no model yet")
-            item.setToolTip(STATUS_TIPS.get(state, state).format(cat=cat))
-            suffix = {"universal model": "  (universal)", "no model yet": "  (no model yet)"}
-            item.setText(title(cat) + suffix.get(state, ""))
+        """Enable scenes that have colours; say in the tooltip where they come from."""
+        self.combo.set_status(status)
 
     def is_enabled(self, category: str) -> bool:
-        model = self.combo.model()
-        assert isinstance(model, QStandardItemModel)
-        row = self.combo.findData(category)
-        return row >= 0 and model.item(row).isEnabled()
+        return self.combo.is_enabled(category)
 
     def tooltip(self, category: str) -> str:
-        row = self.combo.findData(category)
-        return str(self.combo.itemData(row, Qt.ItemDataRole.ToolTipRole) or "")
+        return self.combo.tooltip(category)
 
     def show_photo(self, category: str, strength: float, routing: str) -> None:
         """Show a photo's settings without emitting change signals."""
@@ -303,21 +350,32 @@ class CategoryPanel(QWidget):
             widget.blockSignals(True)
         try:
             self.combo.setCurrentIndex(max(0, self.combo.findData(category)))
-            self.slider.setValue(round(strength * 100))
-            self.strength_label.setText(f"{round(strength * 100)}%")
+            # A strength still being chosen (slider moved, change not sent yet) is kept:
+            # a re-render finishing meanwhile must not swallow it.
+            if not self._debounce.isActive() and not self.slider.isSliderDown():
+                self.slider.setValue(round(strength * 100))
+                self.strength_label.setText(f"{round(strength * 100)}%")
             (self.soft if routing == "soft" else self.hard).setChecked(True)
         finally:
             for widget in (self.combo, self.slider, self._routing):
                 widget.blockSignals(False)
+
+    def forget_pending(self) -> None:
+        """Another photo is shown: a strength not sent yet belonged to the last one."""
         self._debounce.stop()
+
+    def show_targets(self, count: int) -> None:
+        """Changes apply to every selected photo: say how many when more than one."""
+        self.targets.setText(f"Changes apply to {count} selected photos" if count > 1 else "")
+        self.targets.setVisible(count > 1)
 
     def show_detected(self, category: str | None) -> None:
         self.combo.setItemText(0, f"Auto ({title(category)})" if category else "Auto")
 
     def show_models(self, weights: dict[str, float], notes: list[str], seconds: float) -> None:
         if weights:
-            used = ", ".join(f"{title(m)} {w:.0%}" for m, w in weights.items())
-            self.info.setText(f"Coloured by: {used}  ·  {took(seconds)}")
+            mix = ", ".join(f"{w:.0%} {title(m)}" for m, w in weights.items())
+            self.info.setText(f"Colour mix: {mix}  ·  {took(seconds)}")
         else:
             self.info.setText("")
         self.note.setText("\n".join(n[:1].upper() + n[1:] for n in notes))
@@ -350,6 +408,12 @@ class CategoryPanel(QWidget):
     def _emit_strength(self) -> None:
         self._debounce.stop()
         self.strength_changed.emit(self.strength)
+        if not self.slider.isSliderDown():
+            self.gesture = None  # the drag is over: the next change is a new undo step
+
+    def _on_slider_pressed(self) -> None:
+        self._gestures += 1
+        self.gesture = f"strength-drag-{self._gestures}"
 
     def _on_routing(self, _button: object, checked: bool) -> None:
         if checked:
@@ -411,7 +475,9 @@ class ExportPanel(QWidget):
 
         self.keep_metadata = QCheckBox("Keep EXIF and colour profile")
         self.keep_metadata.setChecked(settings.keep_metadata)
-        self.side_by_side = QCheckBox("Side-by-side before/after image")
+        self.side_by_side = QCheckBox("Also save a before/after comparison")
+        self.side_by_side.setToolTip("An extra image with the original and the colour photo "
+                                     "side by side; the colour photo is saved as usual.")
         self.side_by_side.setChecked(settings.side_by_side)
         layout.addWidget(self.keep_metadata)
         layout.addWidget(self.side_by_side)

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QThread, Signal
 from PySide6.QtGui import QImage
 
 from gui import imaging
+from gui.history import Edit
 from gui.panels import took
 from gui.workers import (
     BACKGROUND,
@@ -77,10 +78,8 @@ class PhotoItem:
     pasted: bool = False
     state: State = State.QUEUED
     error: str = ""
-    # per-photo colour settings
-    category: str = "auto"
-    strength: float = 1.0
-    routing: str = "soft"
+    # per-photo colour settings (what undo covers)
+    edit: Edit = field(default_factory=Edit)
     # facts and results that stay when the pixels are dropped
     source_format: str | None = None
     size: tuple[int, int] | None = None
@@ -106,6 +105,18 @@ class PhotoItem:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def category(self) -> str:
+        return self.edit.category
+
+    @property
+    def strength(self) -> float:
+        return self.edit.strength
+
+    @property
+    def routing(self) -> str:
+        return self.edit.routing
+
     def drop_pixels(self) -> None:
         """Free the full-resolution data; thumbnails and results stay."""
         self.photo = self.analysis = self.original = self.colour = None
@@ -121,6 +132,9 @@ class Session(QObject):
     message = Signal(str)  # the last action, for the status bar
     exported = Signal(int, str)  # item id, path written
     export_failed = Signal(int, str)  # item id, message naming the file
+    export_progress = Signal(int, int)  # photos finished, photos in this save
+    export_finished = Signal(object)  # SaveReport of the save that just ended
+    queue_changed = Signal()  # stopped_count changed (Esc / Continue)
 
     def __init__(self, colorizer: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -138,6 +152,8 @@ class Session(QObject):
         self._recent: list[int] = []
         self._paste_dir: Path | None = None
         self._paste_count = 0
+        self.stopped_count = 0  # photos Esc left uncoloured (shown with a Continue button)
+        self._save: SaveReport | None = None
 
         self._inference = InferenceWorker(colorizer)
         self._io = IoWorker()
@@ -203,9 +219,12 @@ class Session(QObject):
 
         files: list[Path] = []
         ignored: list[str] = []
+        missing: list[str] = []
         for raw in paths:
             p = Path(raw)
-            if p.is_dir():
+            if not p.exists() and p.suffix.lower() not in SUPPORTED_SUFFIXES:
+                missing.append(str(p))  # a typo'd folder: say so instead of "not a photo"
+            elif p.is_dir():
                 files.extend(
                     sorted(
                         f for f in p.iterdir()
@@ -223,16 +242,19 @@ class Session(QObject):
             if f.resolve() in known:
                 continue
             added.append(self._add(PhotoItem(self._take_id(), f)))
-        if ignored:
+        if missing:
+            shown = ", ".join(missing[:3]) + ("…" if len(missing) > 3 else "")
+            self.message.emit(f"Not found: {shown}")
+        elif ignored:
             shown = ", ".join(ignored[:3]) + ("…" if len(ignored) > 3 else "")
             self.message.emit(f"Not a photo Tinct can open: {shown}")
         elif not files:
             self.message.emit("No photos Tinct can open there")
         elif added:
             self.message.emit(f"Opened {len(added)} photo{'s' if len(added) != 1 else ''}")
-        if added and (self.selected is None or self.selected not in self.items):
+        if added:  # opening is showing: the first photo just opened comes on screen
             self.select(added[0])
-        elif files and not added and known:
+        elif files and known:
             self.select(known[files[0].resolve()])
         self._pump()
         return added
@@ -302,10 +324,30 @@ class Session(QObject):
         waiting = len(self._todo) + len(dropped)
         self._todo.clear()
         if waiting:
-            self.message.emit(f"Stopped: {waiting} photo(s) not coloured; select one to colour it")
+            self.message.emit(f"Stopped: {waiting} photo{'s' if waiting != 1 else ''} "
+                              "not coloured")
         else:
             self.message.emit("Nothing queued to stop")
+        self.stopped_count = len(self.waiting_ids())
+        self.queue_changed.emit()
         return waiting
+
+    def waiting_ids(self) -> list[int]:
+        """Photos not coloured and not on their way (what Continue would colour)."""
+        return [i for i in self.order
+                if self.items[i].state is State.QUEUED and i not in self._in_flight
+                and i not in self._todo]
+
+    def resume(self) -> int:
+        """Colour the photos Esc left in the queue, in strip order."""
+        ids = self.waiting_ids()
+        self._todo.extend(ids)
+        self.stopped_count = 0
+        self.queue_changed.emit()
+        if ids:
+            self.message.emit(f"Colorizing {len(ids)} more photo{'s' if len(ids) != 1 else ''}")
+        self._pump()
+        return len(ids)
 
     # -- selection ---------------------------------------------------------
     def select(self, item_id: int | None) -> None:
@@ -332,26 +374,22 @@ class Session(QObject):
         self._recent.append(item_id)
 
     # -- per-photo settings --------------------------------------------
-    def set_options(
-        self,
-        item_id: int,
-        category: str | None = None,
-        strength: float | None = None,
-        routing: str | None = None,
-    ) -> None:
-        """Change a photo's category/strength/routing and re-colour it from its analysis."""
+    def edit_of(self, item_id: int) -> Edit | None:
         item = self.items.get(item_id)
-        if item is None:
+        return item.edit if item is not None else None
+
+    def set_options(self, item_id: int, **changes: object) -> None:
+        """Change some of a photo's Edit fields (not undoable: the window uses History)."""
+        edit = self.edit_of(item_id)
+        if edit is not None:
+            self.apply_edit(item_id, replace(edit, **changes))
+
+    def apply_edit(self, item_id: int, edit: Edit) -> None:
+        """Colour a photo with these settings, re-rendering from its cached analysis."""
+        item = self.items.get(item_id)
+        if item is None or item.edit == edit:
             return
-        before = (item.category, item.strength, item.routing)
-        if category is not None:
-            item.category = category
-        if strength is not None:
-            item.strength = strength
-        if routing is not None:
-            item.routing = routing
-        if (item.category, item.strength, item.routing) == before:
-            return
+        item.edit = edit
         if item.photo is not None and self.models_ready and item.state is not State.QUEUED:
             self._colorize(item, URGENT)  # with a cached analysis: decoders only, fast
         elif item.photo is None and item.state is State.DONE:
@@ -393,7 +431,7 @@ class Session(QObject):
         item.state = State.WORKING
         job = ColorizeJob(
             item.id, item.generation, item.name, item.photo.rgb, item.analysis,
-            item.category, item.strength, item.routing,
+            item.category, item.strength, item.routing, item.edit.pins,
         )
         self._inference.submit(job, priority, key=("colorize", item.id))
         self.item_changed.emit(item.id)
@@ -516,21 +554,41 @@ class Session(QObject):
         """Where Save writes this photo (ValueError for a bad name pattern)."""
         return self.plan_export([item.id], dest, options)[0][1].output
 
-    def export(self, plan: list[tuple[int, Any]], options: Any) -> int:
-        """Queue saving each (item, core.outputs.Target) with the photo's current settings."""
+    def export(
+        self, plan: list[tuple[int, Any]], options: Any, skipped: dict[str, str] | None = None
+    ) -> int:
+        """Queue saving each (item, core.outputs.Target) with the photo's current settings.
+
+        One call is one save (Save or Save All): its progress and its summary
+        (``export_finished``) count these photos plus ``skipped`` (name -> why).
+        """
         originals = tuple(self.items[i].path for i in self.order)
         count = 0
+        report = self._save if self._save is not None and not self._save.finished else None
+        if report is None:
+            report = SaveReport(skipped=dict(skipped or {}))
+        else:
+            report.skipped.update(skipped or {})
         for item_id, target in plan:
             item = self.items.get(item_id)
             if item is None:
                 continue
             job = ExportJob(
                 item.id, item.path, item.photo, item.analysis, item.category, item.strength,
-                item.routing, target.output, options, originals, target,
+                item.routing, target.output, options, originals, target, item.edit.pins,
             )
             self._inference.submit(job, NORMAL)
+            report.total += 1
             count += 1
+        if count:
+            self._save = report
+            self.export_progress.emit(report.done, report.total)
         return count
+
+    @property
+    def saving(self) -> SaveReport | None:
+        """The save in progress, if any."""
+        return self._save if self._save is not None and not self._save.finished else None
 
     def _on_exported(self, item_id: int, path: str) -> None:
         item = self.items.get(item_id)
@@ -538,10 +596,24 @@ class Session(QObject):
             item.saved_to = path
         self.message.emit(f"Saved {path}")
         self.exported.emit(item_id, path)
+        self._count_saved(path, None)
 
     def _on_export_failed(self, item_id: int, message: str) -> None:
         self.message.emit(f"Not saved: {message}")
         self.export_failed.emit(item_id, message)
+        self._count_saved(None, message)
+
+    def _count_saved(self, path: str | None, error: str | None) -> None:
+        report = self.saving
+        if report is None:
+            return
+        if path is not None:
+            report.written.append(Path(path))
+        if error is not None:
+            report.failed.append(error)
+        self.export_progress.emit(report.done, report.total)
+        if report.finished:
+            self.export_finished.emit(report)
 
     # -- shutdown ---------------------------------------------------------
     def busy(self) -> bool:
@@ -556,6 +628,40 @@ class Session(QObject):
         self._threads.clear()
         if self._paste_dir is not None:
             shutil.rmtree(self._paste_dir, ignore_errors=True)
+
+
+@dataclass
+class SaveReport:
+    """One Save / Save All: what was written, what failed, what was not even tried."""
+
+    total: int = 0
+    written: list[Path] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # messages naming the file
+    skipped: dict[str, str] = field(default_factory=dict)  # photo name -> why not saved
+
+    @property
+    def done(self) -> int:
+        return len(self.written) + len(self.failed)
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder to show: where the files went (the first one's, if several)."""
+        return self.written[0].parent if self.written else None
+
+    def summary(self) -> str:
+        """'15 saved, 2 failed, 3 skipped (not colorized yet)': the end of a Save All."""
+        parts = [f"{len(self.written)} saved"]
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        reasons: dict[str, int] = {}
+        for why in self.skipped.values():
+            reasons[why] = reasons.get(why, 0) + 1
+        parts += [f"{n} skipped ({why})" for why, n in reasons.items()]
+        return ", ".join(parts)
 
 
 def pictures_dir() -> Path:

@@ -130,6 +130,21 @@ QMenu::item:selected {{ background: {RAISED.name()}; }}
 QMenu::item:disabled {{ color: {MUTED.darker(130).name()}; }}
 QMenuBar {{ background: {WINDOW.name()}; color: {TEXT.name()}; }}
 QMenuBar::item:selected {{ background: {RAISED.name()}; }}
+QComboBox QAbstractItemView::item:disabled {{ color: {MUTED.darker(150).name()}; }}
+QWidget#zoomControl {{
+    background: rgba(20, 20, 22, 200); border: 1px solid {BORDER.name()}; border-radius: 13px;
+}}
+QWidget#zoomControl QToolButton {{
+    color: {TEXT.name()}; background: transparent; border: none; border-radius: 10px;
+    padding: 2px 7px; min-height: 18px;
+}}
+QWidget#zoomControl QToolButton:hover {{ background: {RAISED.name()}; }}
+QWidget#zoomControl QToolButton::menu-indicator {{ image: none; width: 0; }}
+QPushButton#linkButton, QPushButton#statusButton {{
+    border: none; background: transparent; color: {ACCENT.name()}; padding: 0 2px;
+}}
+QPushButton#linkButton:hover, QPushButton#statusButton:hover {{ text-decoration: underline; }}
+QStatusBar QProgressBar {{ min-height: 14px; max-height: 14px; font-size: 8pt; }}
 """
 
 

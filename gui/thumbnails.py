@@ -7,7 +7,16 @@ failed (the tooltip says why). Selecting a thumbnail shows that photo.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -141,6 +150,7 @@ class ThumbnailStrip(QListWidget):
     """A horizontal list of the open photos; emits the id of the one picked."""
 
     photo_selected = Signal(int)
+    selection_changed = Signal()  # Ctrl/Shift-click: the photos a panel change applies to
     files_dropped = Signal(list)
     remove_requested = Signal(int)
     retry_requested = Signal(int)
@@ -153,7 +163,7 @@ class ThumbnailStrip(QListWidget):
         self.setUniformItemSizes(True)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setItemDelegate(ThumbnailDelegate(self))
         self.setMouseTracking(True)
         self.setAcceptDrops(True)
@@ -162,6 +172,7 @@ class ThumbnailStrip(QListWidget):
         self.setSpacing(0)
         self._items: dict[int, QListWidgetItem] = {}
         self.currentItemChanged.connect(self._on_current)
+        self.itemSelectionChanged.connect(self.selection_changed)
 
     # -- content -------------------------------------------------------------
     def add(self, item_id: int, name: str) -> None:
@@ -191,12 +202,32 @@ class ThumbnailStrip(QListWidget):
         self.blockSignals(True)
         try:
             item = self._items.get(item_id) if item_id is not None else None
-            self.setCurrentItem(item)
+            if item is None:
+                self.clearSelection()
+                self.setCurrentItem(None)
+            elif item is not self.currentItem() or not item.isSelected():
+                # Part of a multi-selection (Ctrl-click): keep it; otherwise select just it.
+                keep = item.isSelected() and len(self.selectedItems()) > 1
+                flag = (QItemSelectionModel.SelectionFlag.NoUpdate if keep
+                        else QItemSelectionModel.SelectionFlag.ClearAndSelect)
+                self.setCurrentItem(item, flag)
             if item is not None:
                 self.scrollToItem(item)
         finally:
             self.blockSignals(False)
         self.viewport().update()
+
+    def selected_ids(self) -> list[int]:
+        """The selected photos, in strip order."""
+        return [int(self.item(r).data(ID_ROLE)) for r in range(self.count())
+                if self.item(r).isSelected()]
+
+    def select_ids(self, ids: list[int]) -> None:
+        """Select several photos (what Ctrl-clicking them does); the current one stays."""
+        for item_id in ids:
+            item = self._items.get(item_id)
+            if item is not None:
+                item.setSelected(True)
 
     def ids(self) -> list[int]:
         return [int(self.item(r).data(ID_ROLE)) for r in range(self.count())]
@@ -229,8 +260,9 @@ class ThumbnailStrip(QListWidget):
     # -- interaction ---------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            item_id = self._current_id()
-            if item_id is not None:
+            current = self._current_id()
+            chosen = self.selected_ids() if current in self.selected_ids() else []
+            for item_id in chosen or ([current] if current is not None else []):
                 self.remove_requested.emit(item_id)
             return
         super().keyPressEvent(event)

@@ -158,6 +158,7 @@ class ColorizeJob:
     category: str
     strength: float
     routing: str
+    pins: tuple[Any, ...] = ()  # colour pins (issue 10), passed to render when there are any
 
 
 @dataclass
@@ -192,6 +193,7 @@ class ExportJob:
     options: Any  # core.export.ExportOptions
     protect: tuple[Path, ...] = ()
     target: Any = None  # core.outputs.Target: the output plan's names (Save / Save All)
+    pins: tuple[Any, ...] = ()
 
 
 class InferenceWorker(JobQueueWorker):
@@ -248,7 +250,7 @@ class InferenceWorker(JobQueueWorker):
             analysis = job.analysis
             if analysis is None:
                 analysis = self.colorizer.analyze(job.rgb)
-            result = self.colorizer.render(analysis, job.category, job.strength, job.routing)
+            result = _render(self.colorizer, analysis, job)
             rgb8 = imaging.to_uint8(result.rgb)  # the float result is not kept: 144 MB at 12 MP
             frames, thumb = imaging.frames(rgb8), imaging.thumbnail(rgb8)
             done = ColorizeDone(
@@ -288,7 +290,7 @@ class InferenceWorker(JobQueueWorker):
             analysis = job.analysis
             if analysis is None:
                 analysis = self.colorizer.analyze(photo.rgb)
-            result = self.colorizer.render(analysis, job.category, job.strength, job.routing)
+            result = _render(self.colorizer, analysis, job)
             if job.target is not None:  # the one single-file job's writer (core.job)
                 written = finish(job.target, photo, result,
                                  ColorizeOptions(job.category, job.strength, job.routing),
@@ -305,6 +307,12 @@ class InferenceWorker(JobQueueWorker):
             self.export_failed.emit(job.item_id, f"{job.output}: not enough memory to save it")
             return
         self.exported.emit(job.item_id, str(written))
+
+
+def _render(colorizer: Any, analysis: Any, job: ColorizeJob | ExportJob) -> Any:
+    """Render with the job's settings; colour pins only when the photo has some."""
+    extra = {"pins": job.pins} if job.pins else {}
+    return colorizer.render(analysis, job.category, job.strength, job.routing, **extra)
 
 
 # --------------------------------------------------------------------------- file I/O

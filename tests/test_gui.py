@@ -18,9 +18,17 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
 from gui.main_window import MainWindow
 from gui.session import Models, State
@@ -274,8 +282,8 @@ def test_manual_category_recolours_from_the_cached_analysis(qtbot, window, photo
 def test_categories_without_a_model_are_disabled(qtbot, tmp_path, settings, model_dir, window):
     # With the universal model, data-less categories are usable and say so.
     assert window.category.is_enabled("christmas")
-    assert "universal model" in window.category.tooltip("christmas")
-    assert "trained on dog photos" in window.category.tooltip("dog")
+    assert "general colours" in window.category.tooltip("christmas")
+    assert "learned from dog photos" in window.category.tooltip("dog")
 
     # Without one, they are shown but cannot be chosen.
     manifest = json.loads((model_dir / "manifest.json").read_text())
@@ -298,7 +306,25 @@ def test_categories_without_a_model_are_disabled(qtbot, tmp_path, settings, mode
     assert panel.is_enabled("dog") and panel.is_enabled("animal")
     assert not panel.is_enabled("autumn") and not panel.is_enabled("beach")
     assert "cannot be chosen" in panel.tooltip("autumn")
-    assert "no model yet" in panel.combo.itemText(panel.combo.findData("beach"))
+    assert "not available" in panel.combo.itemText(panel.combo.findData("beach"))
+
+    # Bug 5: drawn dimmed, and clicking one keeps the list open instead of closing it.
+    combo = panel.combo
+    row = combo.findData("beach")
+    dim = combo.itemData(row, Qt.ItemDataRole.ForegroundRole)
+    usable = combo.itemData(combo.findData("dog"), Qt.ItemDataRole.ForegroundRole)
+    assert dim is not None and dim.color() != other.palette().text().color()
+    assert usable is None or usable.style() == Qt.BrushStyle.NoBrush
+    before = combo.currentIndex()
+    combo.showPopup()
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible, timeout=WAIT_MS)
+    centre = view.visualRect(combo.model().index(row, 0)).center()
+    for press in (qtbot.mousePress, qtbot.mouseRelease):
+        press(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert view.isVisible() and combo.currentIndex() == before
+    assert "cannot be chosen" in QToolTip.text()  # and it says why
+    combo.hidePopup()
     other.close()
 
 
@@ -544,29 +570,140 @@ def test_batch_cancel_stops_early_and_resume_finishes(qtbot, window, photo_dir, 
 # --------------------------------------------------------------------------- threads
 
 
+def _gil_holding_call(seconds: float):
+    """A C call that holds the GIL (a backtracking regex), sized to take ``seconds`` of CPU."""
+    import re
+
+    pattern = re.compile(r"(a+)+$")
+    n = 16
+    while True:
+        text = "a" * n + "b"
+        t0 = time.thread_time()
+        pattern.match(text)
+        if time.thread_time() - t0 >= seconds / 2:
+            break
+        n += 1
+    return lambda: pattern.match("a" * (n + 1) + "b")  # one more "a": twice as long
+
+
+def test_heartbeat_catches_a_worker_that_holds_the_gil(qtbot) -> None:
+    """The meter is not blind: a worker's long GIL-holding call shows as a GUI stall."""
+    import threading
+
+    from tests.heartbeat import Heartbeat
+
+    call = _gil_holding_call(0.3)
+    held: list[float] = []
+
+    def work() -> None:
+        t0 = time.thread_time()
+        call()
+        held.append(time.thread_time() - t0)
+
+    heart = Heartbeat()
+    heart.start()
+    qtbot.wait(50)
+    thread = threading.Thread(target=work)
+    thread.start()
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=WAIT_MS)
+    qtbot.wait(50)
+    heart.stop()
+    print(f"held the GIL {held[0] * 1000:.0f} ms of CPU; heartbeat: {heart.describe()}")
+    assert held[0] >= 0.25
+    assert heart.worst() >= 0.5 * held[0]
+
+
+def test_heartbeat_does_not_blame_the_app_for_a_busy_machine(qtbot) -> None:
+    """Other processes hogging the CPUs (CI's neighbours) are not counted as GUI stalls."""
+    from tests import heartbeat
+
+    if not heartbeat.available():
+        pytest.skip("no per-thread run-queue statistics on this system")
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(4)]
+    try:
+        heart = heartbeat.Heartbeat()
+        heart.start()
+        qtbot.wait(1200)
+        heart.stop()
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    print(f"idle GUI, 4 CPU burners: {heart.describe()}")
+    assert heart.worst() < 0.100
+
+
+def _assert_responsive(heart, baseline) -> None:
+    """Worst stall under 100 ms; without schedstat, against an idle run's worst instead."""
+    limit = 0.100 if heart.corrected() is not None else max(0.100, 3 * baseline.worst())
+    assert heart.worst() < limit, f"GUI thread stalled: {heart.describe()}"
+
+
 def test_gui_thread_stays_responsive_while_colorizing_a_large_photo(qtbot, window, tmp_path):
+    from tests.heartbeat import Heartbeat
+
     rng = np.random.default_rng(0)
     big = cv2.resize(rng.integers(0, 255, (300, 400), np.uint8), (4000, 3000))
     path = tmp_path / "large.jpg"
     cv2.imwrite(str(path), big)
 
-    beats: list[float] = []
-    timer = QTimer()
-    timer.setInterval(15)
-    timer.timeout.connect(lambda: beats.append(time.perf_counter()))
-    timer.start()
-    qtbot.wait(100)
+    baseline = Heartbeat()  # the same wait with nothing to do: what the machine gives us
+    baseline.start()
+    qtbot.wait(300)
+    baseline.stop()
+    heart = Heartbeat()
+    heart.start()
+    qtbot.wait(50)
     [item_id] = window.add_paths([path])
     _wait_done(qtbot, window, [item_id])
     qtbot.wait(100)  # the result is painted too
-    timer.stop()
+    heart.stop()
     item = window.session.items[item_id]
     assert item.state is State.DONE, item.error
     assert item.colour.width == 4000 and item.colour.height == 3000
-    gaps = np.diff(beats)
-    assert len(gaps) > 10
-    print(f"heartbeat: {len(gaps)} beats, max gap {gaps.max() * 1000:.0f} ms")
-    assert gaps.max() < 0.100, f"GUI thread stalled {gaps.max() * 1000:.0f} ms"
+    assert len(heart.beats) > 10
+    print(f"colorizing 12 MP: {heart.describe()}; idle: {baseline.describe()}")
+    _assert_responsive(heart, baseline)
+
+
+LOADING_SCRIPT = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from gui.app import build
+from tests.heartbeat import Heartbeat
+app, window, _ = build(["--models", {models!r}, "--settings", {settings!r}])
+window.show()
+app.processEvents()
+heart = Heartbeat()
+heart.start()
+window.start_models()
+deadline = time.monotonic() + 90
+while window.session.models_state.value == "loading" and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.002)
+heart.stop()
+print(json.dumps({{"state": window.session.models_state.value, "worst": heart.worst(),
+                  "describe": heart.describe()}}))
+window.close()
+"""
+
+
+@pytest.mark.xfail(reason="issue 9 item 9: importing and loading TensorFlow in the worker holds "
+                   "the GIL for 0.7-1.3 s; issue 12 (LiteRT, lazy loading) removes the cause",
+                   strict=False)
+def test_gui_thread_stays_responsive_while_the_models_load(model_dir: Path, tmp_path: Path):
+    """In a fresh interpreter, so the first TensorFlow import is measured too."""
+    script = LOADING_SCRIPT.format(root=str(ROOT), models=str(model_dir),
+                                   settings=str(tmp_path / "s.ini"))
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180,
+        cwd=ROOT, env={**_env(), "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    facts = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"loading the models: {facts['describe']}")
+    assert facts["state"] == "ready"
+    assert facts["worst"] < 0.100, facts["describe"]
 
 
 def test_times_read_well_at_both_ends() -> None:
@@ -632,3 +769,404 @@ def test_shortcuts_dialog_lists_the_keys(qtbot, window):
     assert rows["Show Original"] == "B"
     assert dialog.table.rowCount() == len(dialog.rows)
     dialog.close()
+
+
+# --------------------------------------------------------------------------- issue 9: canvas
+
+
+def _processed(qtbot, widget) -> None:
+    """Let a widget paint now (offscreen: grab() runs paintEvent)."""
+    widget.grab()
+
+
+def test_photo_that_failed_to_open_shows_its_error_not_the_drop_zone(qtbot, window, mixed_dir):
+    [item_id] = window.add_paths([mixed_dir / "corrupt.jpg"])
+    _wait_done(qtbot, window, [item_id])
+    assert not window.canvas.has_photo  # never decoded: no pixels to show
+    _processed(qtbot, window.canvas)
+    assert window.canvas.painted == "error"
+    assert "damaged or truncated" in window.canvas.error
+    assert not window.category.isEnabled()  # nothing to colour
+    assert not window.commands["reset"].isEnabled()
+
+
+def test_a_photo_still_opening_says_so(qtbot, window, tmp_path):
+    big = np.zeros((3000, 4000), np.uint8)
+    cv2.imwrite(str(tmp_path / "scan.png"), big)
+    [item_id] = window.add_paths([tmp_path / "scan.png"])
+    item = window.session.items[item_id]
+    assert item.original is None  # decoding happens in the I/O worker
+    assert window.canvas.status == "Opening…"
+    _processed(qtbot, window.canvas)
+    assert window.canvas.painted == "status"
+    _wait_done(qtbot, window, [item_id])
+
+
+def test_opening_a_photo_shows_it(qtbot, window, photo_dir):
+    [first] = window.add_paths([photo_dir / "camera.png"])
+    _wait_done(qtbot, window, [first])
+    [second] = window.add_paths([photo_dir / "chelsea.jpg"])  # another one is on screen
+    assert window.session.selected == second
+    assert window.windowTitle().startswith("chelsea.jpg")
+    assert window.strip.selected_ids() == [second]
+    window.add_paths([photo_dir / "camera.png"])  # already open: shown again, not duplicated
+    assert window.session.selected == first and len(window.session.order) == 2
+
+
+def test_zoom_control_and_readout_follow_the_window(qtbot, window, photo_dir):
+    from gui.zoom_control import percent
+
+    [item_id] = window.add_paths([photo_dir / "astronaut.jpg"])
+    _wait_done(qtbot, window, [item_id])
+    canvas, control = window.canvas, window.canvas.zoom_control
+    assert control.isVisible() and control.text == f"Fit · {percent(canvas.scale)}"
+    before = canvas.scale
+    window.resize(window.width() - 300, window.height() - 200)  # bug 3: stale after a resize
+    qtbot.waitUntil(lambda: canvas.scale != before, timeout=WAIT_MS)
+    assert control.text == f"Fit · {percent(canvas.scale)}"
+    assert canvas.rect().contains(control.geometry())  # still in the corner, on screen
+
+    fitted = canvas.scale
+    qtbot.mouseClick(control.in_button, Qt.MouseButton.LeftButton)
+    assert not canvas.is_fit and canvas.scale == pytest.approx(fitted * 1.25)
+    assert control.text == percent(canvas.scale)
+    actions = {a.text(): a for a in control.menu_actions()}
+    actions["100%  (actual pixels)"].trigger()
+    assert canvas.scale == pytest.approx(1.0) and control.text == "100%"
+    qtbot.mouseClick(control.out_button, Qt.MouseButton.LeftButton)
+    assert canvas.scale == pytest.approx(0.8)
+    actions["Fit to Window"].trigger()
+    assert canvas.is_fit and control.text.startswith("Fit")
+
+
+def test_split_labels_are_whole_or_absent(qtbot, window, photo_dir):
+    [item_id] = window.add_paths([photo_dir / "astronaut.jpg"])
+    _wait_done(qtbot, window, [item_id])
+    canvas = window.canvas
+    canvas.set_split(0.5)
+    _processed(qtbot, canvas)
+    assert canvas.painted_labels == ["Before", "After"]
+    canvas.set_split(0.995)  # the divider at the right edge: no sliver of "After"
+    _processed(qtbot, canvas)
+    assert canvas.painted_labels == ["Before"]
+    canvas.set_split(0.0)
+    _processed(qtbot, canvas)
+    assert canvas.painted_labels == ["After"]
+
+
+def test_dragging_files_over_an_open_photo_says_drop_opens_them(qtbot, window, photo_dir):
+    [item_id] = window.add_paths([photo_dir / "camera.png"])
+    _wait_done(qtbot, window, [item_id])
+    canvas = window.canvas
+    plain = _pixels(canvas.grab().toImage()).astype(int)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_dir / "coffee.png"))])
+    enter = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(canvas, enter)
+    assert enter.isAccepted() and canvas.drop_hover
+    hovered = _pixels(canvas.grab().toImage()).astype(int)
+    assert hovered.mean() < plain.mean() - 5  # the photo is dimmed under the message
+    QApplication.sendEvent(canvas, QDragLeaveEvent())
+    assert not canvas.drop_hover
+
+
+# --------------------------------------------------------------------------- issue 9: panels
+
+
+ENGINEER_WORDS = ("universal model", "routing", "Routing", "Blend", "Single model")
+
+
+def _all_text(root) -> list[str]:
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QWidget
+
+    texts = [root.windowTitle()]
+    for w in root.findChildren(QWidget):
+        texts.append(w.toolTip())
+        if isinstance(w, QLabel | QAbstractButton):
+            texts.append(w.text())
+        if isinstance(w, QComboBox):
+            for i in range(w.count()):
+                texts += [w.itemText(i), str(w.itemData(i, Qt.ItemDataRole.ToolTipRole) or "")]
+    for action in root.findChildren(QAction):
+        texts += [action.text(), action.toolTip()]
+    return texts
+
+
+def test_panels_speak_a_photographers_words(qtbot, window, photo_dir):
+    [item_id] = window.add_paths([photo_dir / "chelsea.jpg"])
+    _wait_done(qtbot, window, [item_id])
+    dialog = window.show_batch()
+    for root in (window, dialog):
+        found = [t for t in _all_text(root) for w in ENGINEER_WORDS if w in t]
+        assert not found, found
+    # Bug 10: the scene's likelihood and the colour mix are different numbers: different words.
+    item = window.session.items[item_id]
+    top = max(item.confidences, key=item.confidences.__getitem__)
+    assert f"{item.confidences[top]:.0%} likely" in window.confidence.summary.text()
+    assert window.category.info.text().startswith("Colour mix: ")
+    assert "likely" not in window.category.info.text()
+    dialog.close()
+
+
+def test_panel_keeps_its_height_between_photos(qtbot, window, photo_dir):
+    ids = window.add_paths([photo_dir / "camera.png", photo_dir / "coffee.png"])
+    _wait_done(qtbot, window, ids)
+    positions = []
+    for item_id in ids:
+        window.select(item_id)
+        QApplication.processEvents()
+        positions.append((window.category.mapTo(window, QPoint(0, 0)).y(),
+                          window.category.slider.mapTo(window, QPoint(0, 0)).y()))
+    assert positions[0] == positions[1]
+
+
+def test_scene_list_shows_the_top_few_and_all_on_request(qtbot, window, photo_dir):
+    [item_id] = window.add_paths([photo_dir / "astronaut.jpg"])
+    _wait_done(qtbot, window, [item_id])
+    panel = window.confidence
+    assert panel.bars.shown == 4 and len(panel.bars.rows) == 20
+    short = panel.bars.height()
+    qtbot.mouseClick(panel.more, Qt.MouseButton.LeftButton)
+    assert panel.bars.shown == 20 and panel.bars.height() > short
+    assert panel.more.text() == "Show fewer"
+    qtbot.mouseClick(panel.more, Qt.MouseButton.LeftButton)
+    assert panel.bars.shown == 4
+
+
+def test_every_control_is_reachable_at_the_minimum_size(qtbot, window, photo_dir):
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSlider,
+        QComboBox,
+        QLineEdit,
+        QScrollArea,
+        QSpinBox,
+    )
+
+    [item_id] = window.add_paths([photo_dir / "astronaut.jpg"])
+    _wait_done(qtbot, window, [item_id])
+    window.resize(900, 600)
+    qtbot.waitUntil(lambda: window.width() == 900 and window.height() == 600, timeout=WAIT_MS)
+    QApplication.processEvents()
+    scroll = window.findChild(QScrollArea, "sidePanel")
+    viewport = scroll.viewport()
+
+    def on_screen(w) -> bool:
+        top_left = w.mapTo(viewport, QPoint(0, 0))
+        return viewport.rect().contains(top_left) and viewport.rect().contains(
+            top_left + QPoint(w.width() - 1, w.height() - 1))
+
+    # The colour controls are in view without scrolling (the scene list no longer pushes them).
+    for w in (window.category.combo, window.category.slider, window.category.soft):
+        assert on_screen(w), w
+    kinds = (QAbstractButton, QAbstractSlider, QComboBox, QLineEdit, QSpinBox)
+    controls = [w for w in scroll.widget().findChildren(QWidget)
+                if isinstance(w, kinds) and w.isVisibleTo(scroll.widget())
+                and not isinstance(w.parent(), QSpinBox | QComboBox)]
+    assert len(controls) > 10
+    bar = scroll.verticalScrollBar()
+    for w in controls:  # scroll as a user would until the whole control is in view
+        top = w.mapTo(scroll.widget(), QPoint(0, 0)).y()
+        bar.setValue(min(top, max(bar.value(), top + w.height() - viewport.height())))
+        QApplication.processEvents()
+        assert on_screen(w), w
+        assert w.width() >= 20, w  # not squeezed to nothing
+    for button in (window.export.save_button, window.export.save_all_button):
+        assert window.rect().contains(button.mapTo(window, button.rect().bottomRight()))
+
+
+# --------------------------------------------------------------------------- issue 9: undo
+
+
+def _recoloured(qtbot, item, generation: int) -> None:
+    qtbot.waitUntil(lambda: item.generation > generation and item.state is State.DONE,
+                    timeout=WAIT_MS)
+
+
+def test_undo_redo_and_reset_of_a_photos_colours(qtbot, window, photo_dir):
+    [item_id] = window.add_paths([photo_dir / "camera.png"])
+    _wait_done(qtbot, window, [item_id])
+    item = window.session.items[item_id]
+    a = window.commands
+    assert not a["undo"].isEnabled()
+
+    g = item.generation
+    window.category.choose("dog")
+    _recoloured(qtbot, item, g)
+    window.category.slider.setValue(50)
+    qtbot.waitUntil(lambda: item.strength == 0.5 and item.state is State.DONE, timeout=WAIT_MS)
+    assert a["undo"].text() == "&Undo Strength 50%"
+    first = _pixels(item.colour.full)
+
+    g = item.generation
+    a["undo"].trigger()
+    _recoloured(qtbot, item, g)
+    assert (item.category, item.strength) == ("dog", 1.0)
+    assert window.category.strength == 1.0  # the panel shows it too
+    a["redo"].trigger()
+    qtbot.waitUntil(lambda: item.strength == 0.5 and item.state is State.DONE, timeout=WAIT_MS)
+    np.testing.assert_array_equal(_pixels(item.colour.full), first)  # same settings, same photo
+
+    a["reset"].trigger()
+    qtbot.waitUntil(lambda: item.state is State.DONE, timeout=WAIT_MS)
+    assert (item.category, item.strength, item.routing) == ("auto", 1.0, "soft")
+    assert window.category.category == "auto"
+    a["undo"].trigger()  # Reset is undoable like anything else
+    assert (item.category, item.strength) == ("dog", 0.5)
+
+    # Undo shows the photo it changes.
+    [other] = window.add_paths([photo_dir / "coffee.png"])
+    _wait_done(qtbot, window, [other])
+    assert window.session.selected == other
+    a["undo"].trigger()
+    assert window.session.selected == item_id and item.category == "dog" and item.strength == 1.0
+
+
+def test_history_merges_a_drag_and_carries_colour_pins():
+    """The undo stack alone (issue 10's pins plug into the same Edit)."""
+    from gui.history import Edit, History
+
+    class Target:
+        def __init__(self) -> None:
+            self.edits = {1: Edit(), 2: Edit()}
+
+        def edit_of(self, item_id):
+            return self.edits.get(item_id)
+
+        def apply_edit(self, item_id, edit):
+            self.edits[item_id] = edit
+
+    target = Target()
+    history = History(target)
+    assert history.change([1], "Strength 90%", "drag-1", strength=0.9)
+    assert history.change([1], "Strength 70%", "drag-1", strength=0.7)
+    assert history.stack.count() == 1 and history.stack.undoText() == "Strength 70%"
+    assert not history.change([1], "Strength 70%", strength=0.7)  # no change, no step
+    assert history.change([1, 2], "Add colour pin", pins=("pin",))
+    assert target.edits[2].pins == ("pin",)
+    history.reset([1, 2])
+    assert target.edits == {1: Edit(), 2: Edit()}
+    history.undo()
+    assert target.edits[1] == Edit(strength=0.7, pins=("pin",))
+    history.undo()
+    history.undo()
+    assert target.edits == {1: Edit(), 2: Edit()}
+    assert history.stack.count() == 3
+
+
+def test_a_change_applies_to_every_selected_photo(qtbot, window, photo_dir):
+    ids = window.add_paths([photo_dir / "camera.png", photo_dir / "coffee.png",
+                            photo_dir / "chelsea.jpg"])
+    _wait_done(qtbot, window, ids)
+    a, b, c = ids
+    window.select(a)
+    window.strip.select_ids([a, b])  # Ctrl-click
+    assert window.selected_ids() == [a, b]
+    assert "2 selected photos" in window.category.targets.text()
+    window.category.choose("dog")
+    items = window.session.items
+    assert [items[i].category for i in ids] == ["dog", "dog", "auto"]
+    window.category.slider.setValue(150)
+    qtbot.waitUntil(lambda: items[b].strength == 1.5, timeout=WAIT_MS)
+    assert items[a].strength == 1.5 and items[c].strength == 1.0
+    assert window.strip.selected_ids() == [a, b]  # showing the change kept the selection
+    window.commands["undo"].trigger()
+    window.commands["undo"].trigger()  # one step per change, over both photos
+    assert [(items[i].category, items[i].strength) for i in ids] == [("auto", 1.0)] * 3
+    _wait_done(qtbot, window, ids)
+
+
+# --------------------------------------------------------------------------- issue 9: saving
+
+
+def test_save_all_shows_progress_a_summary_and_the_folder(qtbot, window, mixed_dir, tmp_path,
+                                                          monkeypatch):
+    import gui.status
+
+    opened: list[Path] = []
+    monkeypatch.setattr(gui.status, "show_in_folder", lambda folder: opened.append(folder))
+    out = tmp_path / "saved"
+    window.export.folder.setText(str(out))
+    ids = window.add_paths([mixed_dir])
+    _wait_done(qtbot, window, ids)
+    with qtbot.waitSignal(window.session.export_finished, timeout=WAIT_MS) as blocker:
+        assert window.save_all() == 3
+        bar = window.save_status.bar
+        assert bar.isVisibleTo(window) and bar.maximum() == 3 and bar.value() == 0
+    report = blocker.args[0]
+    assert len(report.written) == 3 and report.skipped == {"corrupt.jpg": "failed"}
+    assert window.statusBar().currentMessage() == "Saved: 3 saved, 1 skipped (failed)"
+    assert not window.save_status.bar.isVisibleTo(window)
+    reveal = window.save_status.reveal
+    assert reveal.isVisibleTo(window)
+    qtbot.mouseClick(reveal, Qt.MouseButton.LeftButton)
+    assert opened == [out]
+
+
+def test_overwrite_question_counts_right_and_no_says_so(qtbot, window, photo_dir, tmp_path,
+                                                       monkeypatch):
+    from gui.main_window import overwrite_question
+
+    assert overwrite_question([Path("a.png")]).startswith("1 file already exists:")
+    assert "Replace it " in overwrite_question([Path("a.png")])
+    assert overwrite_question([Path("a.png"), Path("b.png")]).startswith("2 files already exist:")
+    source = tmp_path / "camera.png"
+    source.write_bytes((photo_dir / "camera.png").read_bytes())
+    [item_id] = window.add_paths([source])
+    _wait_done(qtbot, window, [item_id])
+    with qtbot.waitSignal(window.session.export_finished, timeout=WAIT_MS):
+        window.save_current()  # Tinct's own earlier output: saving again asks
+    monkeypatch.setattr(window, "confirm_overwrite", lambda paths: False)
+    assert window.save_current() == 0
+    assert window.statusBar().currentMessage() == "Nothing saved: kept the file saved before"
+
+
+def test_stopping_the_queue_stays_said_and_can_be_continued(qtbot, window, photo_dir):
+    ids = window.add_paths([photo_dir])
+    waiting = window.session.stop()
+    assert waiting >= 1
+    notice = window.queue_notice
+    assert notice.isVisibleTo(window)
+    assert notice.label.text().startswith("Stopped: ") and "not coloured" in notice.label.text()
+    items = window.session.items
+    qtbot.waitUntil(lambda: sum(items[i].state is State.DONE for i in ids) == len(ids) - waiting,
+                    timeout=WAIT_MS)
+    qtbot.wait(50)
+    assert notice.isVisibleTo(window)  # not overwritten by the photos that finished after Esc
+    assert window.commands["resume"].isEnabled()
+    qtbot.mouseClick(notice.button, Qt.MouseButton.LeftButton)
+    assert not notice.isVisibleTo(window)
+    _wait_done(qtbot, window, ids)
+    assert all(items[i].state is State.DONE for i in ids)
+
+
+# --------------------------------------------------------------------------- issue 9: start-up
+
+
+@pytest.mark.parametrize(
+    ("argv", "where"),
+    [([], "app"), (["/missing/photo.jpg"], "app"), (["--models", "/some/models"], "app"),
+     (["gui", "a.jpg"], "app"), (["colorize", "in", "-o", "out"], "cli"), (["train"], "cli")],
+)
+def test_anything_but_a_cli_command_opens_the_app(argv, where, monkeypatch):
+    import core.cli
+    import gui.app
+    import main
+
+    calls: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(gui.app, "run", lambda args: calls.append(("app", args)) or 0)
+    monkeypatch.setattr(core.cli, "main", lambda args: calls.append(("cli", args)) or 0)
+    monkeypatch.setattr(sys, "argv", ["main.py", *argv])
+    assert main.main() == 0
+    assert [c[0] for c in calls] == [where]
+    if where == "cli":
+        assert calls[0][1] == argv
+
+
+def test_a_missing_photo_says_file_not_found(qtbot, window, tmp_path):
+    [item_id] = window.add_paths([tmp_path / "typo" / "photo.jpg"])
+    _wait_done(qtbot, window, [item_id])
+    assert "file not found" in window.canvas.error
+    window.add_paths([tmp_path / "no-such-folder"])
+    assert "Not found" in window.statusBar().currentMessage()
