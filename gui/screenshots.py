@@ -5,7 +5,7 @@
 
 Uses the shipped models when models/manifest.json exists, else a tiny random
 model set (colours are then random: the screenshots show the layout, not
-the colorizer's quality). Writes docs/screenshots/{empty,photo,batch}.png.
+the colorizer's quality). Writes docs/screenshots/{empty,photo,small,batch}.png.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (1280, 800)
+SMALL = (900, 600)  # MainWindow's minimum size
 MAX_BYTES = 300_000
 
 
@@ -175,6 +176,11 @@ def _shoot(out: Path, tmp: Path) -> int:
     window.canvas.set_split(0.46)
     _settle(app)
     save(window.grab().toImage(), out / "photo.png")
+    window.resize(*SMALL)  # the smallest window: every control must still be reachable
+    _settle(app)
+    save(window.grab().toImage(), out / "small.png")
+    window.resize(*SIZE)
+    _settle(app)
 
     batch_in = tmp / "scans"
     batch_in.mkdir()
