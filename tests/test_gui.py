@@ -539,9 +539,16 @@ def test_batch_writes_every_output_and_lists_failures(qtbot, window, mixed_dir, 
     assert window.settings.batch_output_dir == str(out)
 
 
-def test_batch_cancel_stops_early_and_resume_finishes(qtbot, window, photo_dir, tmp_path):
+def test_batch_cancel_stops_early_and_resume_finishes(qtbot, window, photo_dir, tmp_path,
+                                                      monkeypatch):
+    import gui.status
+
+    opened: list[Path] = []
+    monkeypatch.setattr(gui.status, "show_in_folder", lambda folder: opened.append(folder))
     out = tmp_path / "batch-out"
     dialog = window.show_batch()
+    assert not dialog.progress.isTextVisible()  # idle: no meaningless "0 / 1"
+    assert not dialog.reveal_button.isVisibleTo(dialog)
     dialog.set_input(photo_dir)
     dialog.set_output(out)
     with qtbot.waitSignal(dialog.batch_finished, timeout=WAIT_MS) as blocker:
@@ -556,6 +563,13 @@ def test_batch_cancel_stops_early_and_resume_finishes(qtbot, window, photo_dir, 
     assert 1 <= written < 4
     assert len(_outputs(out)) == written
     assert "Cancelled" in dialog.summary.text() and "resume" in dialog.summary.text()
+    # Bug 6: the bar agrees with the summary, which names the folder the photos went to.
+    assert dialog.progress.value() == len(report.items) == written
+    assert f"Cancelled after {written} photo" in dialog.summary.text()
+    assert f"Saved in {out / photo_dir.name}." in dialog.summary.text()
+    qtbot.mouseClick(dialog.reveal_button, Qt.MouseButton.LeftButton)
+    assert opened == [out / photo_dir.name]
+    assert window.save_status.folder == out / photo_dir.name  # the window offers it too
 
     with qtbot.waitSignal(dialog.batch_finished, timeout=WAIT_MS) as blocker:
         assert dialog.start()
