@@ -1184,3 +1184,26 @@ def test_a_missing_photo_says_file_not_found(qtbot, window, tmp_path):
     assert "file not found" in window.canvas.error
     window.add_paths([tmp_path / "no-such-folder"])
     assert "Not found" in window.statusBar().currentMessage()
+
+
+def test_before_after_comparison_is_an_extra_file(qtbot, window, photo_dir, tmp_path):
+    """Item 4: the comparison never replaces the colour photo (Save and batch)."""
+    window.export.side_by_side.setChecked(True)
+    window.export.folder.setText(str(tmp_path / "saved"))
+    [item_id] = window.add_paths([photo_dir / "camera.png"])
+    _wait_done(qtbot, window, [item_id])
+    with qtbot.waitSignal(window.session.export_finished, timeout=WAIT_MS):
+        assert window.save_current() == 1
+    with Image.open(tmp_path / "saved" / "camera_color.png") as im:
+        assert im.size == (512, 512)  # the colour photo itself
+    with Image.open(tmp_path / "saved" / "camera_compare.png") as im:
+        assert im.size[0] > 1024 and im.size[1] == 512  # before | after
+
+    dialog = window.show_batch()
+    dialog.set_input(photo_dir)
+    dialog.set_output(tmp_path / "batch")
+    with qtbot.waitSignal(dialog.batch_finished, timeout=WAIT_MS):
+        assert dialog.start()
+    names = {p.name for p in _outputs(tmp_path / "batch")}
+    assert {"camera_color.png", "camera_compare.png", "chelsea_color.jpg",
+            "chelsea_compare.jpg"} <= names
