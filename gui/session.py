@@ -484,6 +484,9 @@ class Session(QObject):
         self._evict()
         self.item_changed.emit(item.id)
         self.message.emit(f"Colorized {item.name} in {took(done.seconds)}")
+        if self.stopped_count:  # a stopped photo looked at is coloured: one fewer waiting
+            self.stopped_count = len(self.waiting_ids())
+            self.queue_changed.emit()
         self._pump()
 
     def _on_colorize_failed(self, item_id: int, generation: int, message: str) -> None:

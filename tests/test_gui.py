@@ -142,7 +142,7 @@ def test_window_shows_before_tensorflow_is_imported(model_dir: Path, tmp_path: P
         tf_at_show = "tensorflow" in sys.modules
         window.start_models()
         placeholder = window.canvas.placeholder
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 200  # a wait, not a limit: CI's shared cores are slow
         while window.session.models_state.value == "loading" and time.monotonic() < deadline:
             app.processEvents()
             time.sleep(0.01)
@@ -154,7 +154,7 @@ def test_window_shows_before_tensorflow_is_imported(model_dir: Path, tmp_path: P
         """
     )
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
         cwd=ROOT, env={**_env(), "QT_QPA_PLATFORM": "offscreen"},
     )
     assert out.returncode == 0, out.stderr[-2000:]
@@ -691,7 +691,7 @@ app.processEvents()
 heart = Heartbeat()
 heart.start()
 window.start_models()
-deadline = time.monotonic() + 90
+deadline = time.monotonic() + 200
 while window.session.models_state.value == "loading" and time.monotonic() < deadline:
     app.processEvents()
     time.sleep(0.002)
@@ -710,7 +710,7 @@ def test_gui_thread_stays_responsive_while_the_models_load(model_dir: Path, tmp_
     script = LOADING_SCRIPT.format(root=str(ROOT), models=str(model_dir),
                                    settings=str(tmp_path / "s.ini"))
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180,
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
         cwd=ROOT, env={**_env(), "QT_QPA_PLATFORM": "offscreen"},
     )
     assert out.returncode == 0, out.stderr[-2000:]
