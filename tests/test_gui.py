@@ -581,6 +581,35 @@ def test_batch_cancel_stops_early_and_resume_finishes(qtbot, window, photo_dir, 
     assert f"{written} skipped" in dialog.summary.text()
 
 
+def test_batch_dialog_says_a_full_disk_stopped_it(qtbot, window, photo_dir, tmp_path,
+                                                  monkeypatch):
+    """The batch dialog runs core's batch: a full disk stops it once, and it says so."""
+    import errno
+
+    from core import filesafe
+
+    real = filesafe.Staged.finish
+    calls = []
+
+    def finish(self, mode=None):
+        if not self.target.name.startswith("."):
+            calls.append(self.target)
+            if len(calls) >= 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, mode)
+
+    monkeypatch.setattr(filesafe.Staged, "finish", finish)
+    dialog = window.show_batch()
+    dialog.set_input(photo_dir)
+    dialog.set_output(tmp_path / "batch-out")
+    with qtbot.waitSignal(dialog.batch_finished, timeout=WAIT_MS) as blocker:
+        assert dialog.start()
+    report = blocker.args[0]
+    assert report.disk_full and len(report.written) == 1 and report.not_started == 2
+    text = dialog.summary.text()
+    assert text.startswith("Stopped:") and "no space left" in text and "2 not started" in text
+
+
 # --------------------------------------------------------------------------- threads
 
 
