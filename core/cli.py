@@ -3,7 +3,8 @@
 ``python main.py colorize INPUT... --output DIR`` colorizes files and folders;
 ``prepare``, ``train`` and ``evaluate`` rebuild the models. Exit codes:
 0 all inputs succeeded, 1 some failed (the rest are still written; also a
-full disk, which stops the batch), 2 usage error, 3 no usable models (none
+full disk, which stops the batch), 2 usage error (also ``--engine ray`` without
+Ray installed, or no cluster at ``--address``), 3 no usable models (none
 installed, or the encoder/classifier missing or damaged), 130/143 stopped by
 Ctrl+C/SIGTERM after the current photo (the summary and report say what was done).
 """
@@ -38,6 +39,20 @@ def _quality(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 64.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 64")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinct", description="Colorize black-and-white photos."
@@ -57,6 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--overwrite", action="store_true", help="redo outputs that exist")
     c.add_argument("--models", type=Path, help="models folder (default: the shipped one)")
     c.add_argument("--architecture", help="colorizer architecture of the models folder")
+    r = c.add_argument_group("cluster", "run the batch on Ray (pip install -e \".[cluster]\")")
+    r.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process; ray: a Ray Data pipeline (docs/cluster.md)")
+    r.add_argument("--address", help="Ray cluster to join: auto or HOST:PORT "
+                                     "(default: start Ray on this machine)")
+    r.add_argument("--workers", type=_positive, default=1, help="colorizer actors (default 1)")
+    r.add_argument("--gpus-per-worker", type=_fraction, default=0.0,
+                   help="GPUs per actor, e.g. 1 or 0.5 (default 0: CPU)")
+    r.add_argument("--batch-size", type=_positive, default=8,
+                   help="photos per encoder pass in an actor (default 8)")
     c.set_defaults(func=cmd_colorize)
 
     from core.training import commands
@@ -159,6 +184,7 @@ def _usage(message: str) -> int:
 
 def cmd_colorize(args: argparse.Namespace) -> int:
     from core.batch import BatchReport, ColorizeOptions, plan_batch, run_batch
+    from core.cluster import ClusterError
     from core.engine import Colorizer
     from core.export import ExportOptions
     from core.outputs import describe_passed_over
@@ -174,6 +200,13 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     if problem:
         return _usage(problem)
     export = ExportOptions(fmt=args.fmt, quality=args.quality, overwrite=args.overwrite)
+    if args.engine == "ray":
+        from core.cluster import require_ray
+
+        try:
+            require_ray()
+        except ClusterError as exc:
+            return _usage(str(exc))
     try:
         colorizer = Colorizer(args.models, architecture=args.architecture)
         _ = colorizer.info  # no models, or an unknown architecture: say so now
@@ -221,13 +254,24 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             report_file.write()
         except OSError as exc:
             return _usage(f"--report {args.report}: cannot write it ({exc.strerror or exc})")
+        runner = run_batch
+        if args.engine == "ray":
+            from functools import partial
+
+            from core.cluster import run_cluster
+
+            runner = partial(run_cluster, workers=args.workers,
+                             gpus_per_worker=args.gpus_per_worker,
+                             batch_size=args.batch_size, address=args.address)
         try:
-            report = run_batch(
+            report = runner(
                 args.inputs, out, colorizer,
                 ColorizeOptions(args.category, args.strength, args.routing), export,
                 recursive=args.recursive, progress=progress,
                 cancelled=lambda: bool(stop), on_item=report_file.add, plan=plan,
             )
+        except ClusterError as exc:  # --engine ray: no Ray, or no cluster at --address
+            return _usage(str(exc))
         except KeyboardInterrupt:  # stopped mid-photo: what was done still counts
             stop.setdefault("signal", signal.SIGINT)
             report = BatchReport(list(report_file.items), cancelled=True,
