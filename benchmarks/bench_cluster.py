@@ -113,7 +113,7 @@ def run_config(name: str, fn: Any, n: int) -> dict[str, Any]:
 def bench_plan(count: int) -> dict[str, Any]:
     """Seconds the driver takes to list and plan ``count`` files (in 100 folders) into a
     fresh output folder, before any photo is read."""
-    from core import cluster
+    from core.batch import plan_batch
     from core.export import ExportOptions
 
     work = Path(tempfile.mkdtemp(prefix="tinct-bench-plan-"))
@@ -124,9 +124,9 @@ def bench_plan(count: int) -> dict[str, Any]:
         (folder / f"{n:07d}.jpg").write_bytes(b"\xff\xd8\xff")
     out = work / "out"
     t = time.perf_counter()
-    targets, problems = cluster.plan([src], out, ExportOptions(), recursive=True)
+    plan = plan_batch([src], out, ExportOptions(), recursive=True)
     fresh = time.perf_counter() - t
-    assert len(targets) == count and not problems, (len(targets), problems[:3])
+    assert len(plan.targets) == count and not plan.problems, plan.problems[:3]
     return {"files": count, "folders": 100, "plan_s": round(fresh, 3),
             "files_per_s": round(count / fresh), "load": loadavg()}
 
@@ -155,7 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     photos = make_photos(work / "in", args.count, args.photos)
     n = len(photos)
     colorizer = Colorizer(args.models)
-    models = colorizer.store.root
     t = time.perf_counter()
     colorizer.load()
     load_s = time.perf_counter() - t
@@ -183,9 +182,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def ray_run(tl: Timeline, workers: int = workers, write_in: str = write_in) -> Any:
             out = work / f"out_ray{workers}_{write_in}"
-            return cluster.run_cluster(photos, out, models, workers=workers,
+            return cluster.run_cluster(photos, out, colorizer, workers=workers,
                                        batch_size=args.batch_size, write_in=write_in,
-                                       on_item=tl)
+                                       progress=tl)  # once per photo back, as it arrives
 
         rows.append(run_config(name, ray_run, n))
     ray.shutdown()

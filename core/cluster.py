@@ -1,22 +1,25 @@
 """The same colorize batch on a Ray cluster (Ray Data): ``--engine ray``.
 
-The contract is the local engine's (core.batch): the driver plans every job
-once with core's output plan (names, collisions, formats, resume), and each
-photo goes through core's own load / colorize / write code, so an output is
-byte-for-byte what the local engine writes for the same batch of photos.
+The contract is the local engine's (core.batch): the driver plans the run once
+with core's output plan (core.outputs: names, collisions, formats, resume) and
+each photo goes through core's single-file job (core.job: read_input,
+colorize_photo, finish), so an output is the file the local engine writes.
 Only *where* each step runs changes:
 
-    driver: plan + resume  ->  read tasks: decode  ->  actor pool: colorize
-    (models loaded once per actor, photos batched for the encoder, on the
-    actor's GPU where it has one)  ->  write tasks: encode + atomic write
-    ->  driver: report rows as they stream back, progress.
+    driver: plan (done targets are reported as skipped, never sent)
+    -> read tasks: decode
+    -> actor pool: colorize (models loaded once per actor, on its GPU where it
+       has one; one encoder pass per batch of photos)
+    -> write tasks: encode + atomic write under the plan's names
+    -> driver: report items as they stream back, progress.
 
-Faults: an actor or task that dies is retried by Ray (``max_restarts``,
-``max_task_retries``); a retry is safe because every write is atomic and the
-driver only sent jobs whose output did not exist when it planned, so an
-output found at write time was written by an earlier attempt of this very
-job (it is reported as written, not written twice). A photo that fails is
-reported with its reason and the rest go on.
+Faults: Ray Data restarts a dead actor and retries its batch, and retries a
+dead task. A retry is safe: every output is staged and renamed into place, and
+core's writer recognises an output that an earlier attempt of the same input
+already wrote (the folder's ledger), so it is kept, not written twice, and
+reported as written by this run. A photo that fails is reported with the local
+engine's error text and the rest go on; what stops the local engine (a full
+disk, a broken encoder) stops this batch too.
 
 Ray is an optional dependency (``pip install -e ".[cluster]"``); nothing here
 imports it before a Ray batch is asked for.
@@ -279,36 +282,61 @@ def run_cluster(
     report = BatchReport([], passed_over=list(plan.passed_over))
     for path, reason in plan.problems:
         report.items.append(ItemResult(str(path), None, error=f"{path}: {reason}"))
-    done: list[tuple[int, ItemResult]] = []
+    for item in report.items:
+        if on_item:
+            on_item(item)
+    finished = _InOrder(on_item)
     todo: list[_Work] = []
     for n, target in enumerate(plan.targets):
         if target.done:
-            done.append((n, item_for(target, options=options)))
+            finished.add(n, item_for(target, options=options))
         else:
             todo.append(_Work(n, target))
-    for item in report.items + [i for _, i in done]:
-        if on_item:
-            on_item(item)
-    finished = list(done)
     if todo:
         settings = _Settings(str(Path(colorizer.store.root).resolve()), colorizer.architecture,
                              getattr(colorizer, "backend_name", None), options, export,
                              write_in == "actor")
         _run(report, finished, todo, len(plan.targets), settings, workers, gpus_per_worker,
-             batch_size, address, progress, cancelled, on_item)
+             batch_size, address, progress, cancelled)
     elif progress:
         progress(BatchProgress(len(plan.targets), len(plan.targets), "", 0.0,
                                len(report.failed)))
-    report.items += [item for _, item in sorted(finished, key=lambda x: x[0])]
+    report.items += finished.flush()
     return report
 
 
-def _run(report: BatchReport, finished: list[tuple[int, ItemResult]], todo: list[_Work],
+class _InOrder:
+    """Items arrive in any order; ``on_item`` (the CLI's report file) gets them in the
+    plan's order, as from the local engine, each as soon as all before it are in."""
+
+    def __init__(self, on_item: Callable[[ItemResult], None] | None):
+        self.on_item = on_item
+        self.items: dict[int, ItemResult] = {}
+        self.next = 0
+
+    def add(self, n: int, item: ItemResult) -> None:
+        self.items[n] = item
+        while self.next in self.items:
+            if self.on_item:
+                self.on_item(self.items[self.next])
+            self.next += 1
+
+    def failed(self) -> int:
+        return sum(1 for i in self.items.values() if i.error)
+
+    def flush(self) -> list[ItemResult]:
+        """Every item in plan order; those held back (a gap: photos not started) go out."""
+        for n in sorted(k for k in self.items if k >= self.next):
+            if self.on_item:
+                self.on_item(self.items[n])
+        return [self.items[n] for n in sorted(self.items)]
+
+
+def _run(report: BatchReport, finished: _InOrder, todo: list[_Work],
          total: int, settings: _Settings, workers: int, gpus_per_worker: float,
          batch_size: int, address: str | None,
          progress: Callable[[BatchProgress], None] | None,
-         cancelled: Callable[[], bool] | None,
-         on_item: Callable[[ItemResult], None] | None) -> None:
+         cancelled: Callable[[], bool] | None) -> None:
     """Stream ``todo`` through Ray Data; each finished item goes into ``finished``."""
     ray = require_ray()
     started = connect(address)
@@ -339,14 +367,11 @@ def _run(report: BatchReport, finished: list[tuple[int, ItemResult]], todo: list
         for row in ds.iter_rows():
             w: _Work = row["work"]
             assert w.item is not None
-            finished.append((w.n, w.item))
+            finished.add(w.n, w.item)
             count += 1
-            if on_item:
-                on_item(w.item)
             if progress:
                 progress(BatchProgress(count, total, w.item.input, time.perf_counter() - t0,
-                                       len(report.failed) + sum(1 for _, i in finished
-                                                                if i.error)))
+                                       len(report.failed) + finished.failed()))
             if w.stop:  # what the local engine stops for stops this batch too
                 report.stopped = w.item.error
                 report.disk_full = w.disk_full
