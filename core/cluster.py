@@ -93,7 +93,6 @@ class _Settings:
 
     models_dir: str
     architecture: str | None
-    backend: str | None
     options: ColorizeOptions
     export: ExportOptions
     write_in_actor: bool
@@ -145,9 +144,7 @@ class _ColorizeActor:
         from core.engine import Colorizer
 
         self.settings = settings
-        kwargs = {"backend": settings.backend} if settings.backend else {}
-        self.colorizer = Colorizer(settings.models_dir, architecture=settings.architecture,
-                                   **kwargs)
+        self.colorizer = Colorizer(settings.models_dir, architecture=settings.architecture)
         self.colorizer.load()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[_Work]]:
@@ -294,8 +291,7 @@ def run_cluster(
             todo.append(_Work(n, target))
     if todo:
         settings = _Settings(str(Path(colorizer.store.root).resolve()), colorizer.architecture,
-                             getattr(colorizer, "backend_name", None), options, export,
-                             write_in == "actor")
+                             options, export, write_in == "actor")
         _run(report, finished, todo, len(plan.targets), settings, workers, gpus_per_worker,
              batch_size, address, progress, cancelled)
     elif progress:
