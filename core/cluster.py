@@ -27,16 +27,20 @@ imports it before a Ray batch is asked for.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.batch import BatchProgress, BatchReport, plan_batch
 from core.export import ExportOptions
+from core.filesafe import clean_temp_files
 from core.job import (
     ColorizeOptions,
     DiskFullError,
@@ -214,6 +218,29 @@ def connect(
         return False
     code_root = str(Path(__file__).resolve().parent.parent)
     common = dict(logging_level=logging.WARNING, log_to_driver=False)
+    with _own_signal_handlers():
+        _init(ray, address, num_cpus, object_store_bytes, code_root, common)
+    return True
+
+
+@contextlib.contextmanager
+def _own_signal_handlers() -> Iterator[None]:
+    """ray.init installs its own SIGTERM handler (and leaves it after shutdown); the CLI's
+    "stop after the current photo" on Ctrl+C/SIGTERM must stay the one that runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+def _init(ray: Any, address: str | None, num_cpus: int | None, object_store_bytes: int,
+          code_root: str, common: dict[str, Any]) -> None:
     try:
         if address:
             # The nodes have Tinct's dependencies (the same image); ship this core so
@@ -228,7 +255,6 @@ def connect(
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot start or reach Ray{f' at {address}' if address else ''}: "
                            f"{exc}") from exc
-    return True
 
 
 def _actor_resources(ray: Any, workers: int, gpus_per_worker: float) -> dict[str, float]:
@@ -294,6 +320,11 @@ def run_cluster(
                              options, export, write_in == "actor")
         _run(report, finished, todo, len(plan.targets), settings, workers, gpus_per_worker,
              batch_size, address, progress, cancelled)
+        if not (report.stopped or report.cancelled):
+            # Every worker of this run is done: a temp file left by one that was killed
+            # mid-write (and retried) goes now, not at the next run's planning.
+            for folder in plan.folders:
+                clean_temp_files(folder)
     elif progress:
         progress(BatchProgress(len(plan.targets), len(plan.targets), "", 0.0,
                                len(report.failed)))

@@ -32,7 +32,10 @@ from core import cluster  # noqa: E402  (after the skip: it is about Ray)
 @pytest.fixture(scope="module", autouse=True)
 def ray_session():
     """A local Ray with 2 CPUs and a small object store, shared by the module."""
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     started = cluster.connect(num_cpus=2)
+    # Ray's own SIGTERM handler would replace the CLI's "stop after the photo".
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
     yield
     if started:
         ray.shutdown()
