@@ -488,12 +488,14 @@ def test_overwriting_an_output_asks_first(qtbot, window, photo_dir, tmp_path, mo
     with Image.open(output) as im:
         assert im.size == (512, 512)
 
-    # The user's own file at the name: kept, no question, the photo goes beside it.
-    output.write_bytes(b"my own edit")
+    # The user edited that output and saved over it: theirs now. Kept, no question,
+    # the photo goes beside it.
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(output)
+    edit = output.read_bytes()
     with qtbot.waitSignal(window.session.exported, timeout=WAIT_MS) as blocker:
         assert window.save_current() == 1
     assert len(asked) == 2 and Path(blocker.args[1]) == tmp_path / "camera_color_2.png"
-    assert output.read_bytes() == b"my own edit"
+    assert output.read_bytes() == edit
 
     # A pattern that names the original itself: the original is never replaced.
     window.export.pattern.setText("{name}")
