@@ -23,6 +23,7 @@ import numpy as np
 from core import lab
 from core.categories import CATEGORIES, validate
 from core.decoding import Decoding, decode
+from core.pins import Pin, build_guide, check_pins, pinned_ab
 from core.store import ModelStore
 from core.upsampling import upsample_ab
 
@@ -41,6 +42,8 @@ class Analysis:
     L_small: np.ndarray  # L at model size
     features: list[np.ndarray] | None  # encoder features, batch of 1
     confidences: dict[str, float]
+    #: The colour pins' propagation guide (core.pins), built on the first pinned render.
+    pin_guide: Any = field(default=None, repr=False, compare=False)
 
     @property
     def top_category(self) -> str:
@@ -60,6 +63,7 @@ class ColorizeResult:
     strength: float
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    pins: list[Pin] = field(default_factory=list)  # the colour pins applied
 
     def to_uint8(self) -> np.ndarray:
         return (self.rgb * 255.0 + 0.5).astype(np.uint8)
@@ -225,13 +229,26 @@ class Colorizer:
         category: str = "auto",
         strength: float = 1.0,
         routing: str = "soft",
+        pins: Sequence[Pin] = (),
     ) -> ColorizeResult:
-        """Colour an analysed photo; cheap enough to call on every slider move."""
+        """Colour an analysed photo; cheap enough to call on every slider move.
+
+        ``pins`` (core.pins.Pin, photo pixels) recolour their regions; a pin
+        outside the photo raises PinError (a ValueError).
+        """
         t0 = time.perf_counter()
         if not 0.0 <= strength <= 2.0:
             raise ValueError(f"strength must be between 0 and 2, not {strength}")
+        h, w = analysis.L.shape
+        pins = check_pins(pins, w, h)
         used, weights, notes = self.plan(analysis, category, routing)
-        rgb = self.compose(analysis, self._predict_ab(analysis, weights), strength)
+        if pins:
+            if analysis.pin_guide is None:
+                analysis.pin_guide = build_guide(analysis.L)
+            ab = self._predict_ab(analysis, weights)
+            rgb = self.compose(analysis, pinned_ab(analysis.pin_guide, ab, strength, pins))
+        else:
+            rgb = self.compose(analysis, self._predict_ab(analysis, weights), strength)
         order = sorted(weights, key=weights.__getitem__, reverse=True)
         return ColorizeResult(
             rgb=rgb,
@@ -243,6 +260,7 @@ class Colorizer:
             strength=strength,
             notes=notes,
             seconds=time.perf_counter() - t0,
+            pins=list(pins),
         )
 
     def render_with(
