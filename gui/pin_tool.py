@@ -1,0 +1,312 @@
+"""The colour-pin tool: click the photo to pin a colour, drag to move, right-click to remove.
+
+A pin says "this was blue": core.pins spreads it over its region (bounded by
+edges, fading with distance) on the next render, which the inference worker
+does from the cached analysis. Every change goes through the undo history as
+one step per photo (a whole drag is one step), so pins are kept per photo,
+survive category and strength changes, and are what Save / Save All render.
+
+:class:`PinTool` is what the canvas calls (press / move / release / paint in
+widget and photo coordinates); :class:`PinPanel` holds the colour, the recent
+colours, the eyedropper (take a colour from the current result) and whether
+markers are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.pins import Pin
+
+#: A click this close (widget pixels) to a marker grabs that pin instead of adding one.
+GRAB_RADIUS = 10.0
+MARKER_RADIUS = 6.0
+RECENT_COLOURS = 8
+DEFAULT_COLOUR = (42, 63, 143)  # a dark blue: "her dress was blue"
+
+RGB = tuple[int, int, int]
+
+
+@dataclass
+class _Drag:
+    index: int
+    start: tuple[Pin, ...]
+    moved: bool = False
+
+
+class PinTool(QObject):
+    """Pins of the selected photo, edited with the mouse; changes go to ``apply``.
+
+    ``pins_of()`` returns the photo's current pins; ``apply(pins, text,
+    merge_key)`` records a change (one undo step; changes with the same merge
+    key merge, so a drag is one step); ``result_image()`` is the current colour
+    result at full resolution (for the eyedropper) or None.
+    """
+
+    changed = Signal()  # repaint the markers
+    colour_changed = Signal(tuple)  # the colour new pins get (r, g, b)
+    picked = Signal(tuple)  # the eyedropper took this colour
+
+    def __init__(
+        self,
+        pins_of: Callable[[], tuple[Pin, ...] | None],
+        apply: Callable[[tuple[Pin, ...], str, str | None], None],
+        result_image: Callable[[], QImage | None] = lambda: None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._pins_of = pins_of
+        self._apply = apply
+        self._result_image = result_image
+        self.colour: RGB = DEFAULT_COLOUR
+        self.recent: list[RGB] = []
+        self.markers_visible = True
+        self.picking = False  # the next click takes its colour from the result
+        self.selected: int | None = None
+        self._drag: _Drag | None = None
+        self._drag_count = 0
+
+    # -- state -------------------------------------------------------------
+    @property
+    def pins(self) -> tuple[Pin, ...]:
+        return tuple(self._pins_of() or ())
+
+    def set_colour(self, rgb: RGB) -> None:
+        """Colour for the next pin; also recolours the selected pin (one undo step)."""
+        rgb = tuple(int(c) for c in rgb)  # type: ignore[assignment]
+        self.colour = rgb
+        if rgb in self.recent:
+            self.recent.remove(rgb)
+        self.recent.insert(0, rgb)
+        del self.recent[RECENT_COLOURS:]
+        pins = self.pins
+        if self.selected is not None and self.selected < len(pins) \
+                and pins[self.selected].rgb != rgb:
+            new = list(pins)
+            new[self.selected] = pins[self.selected].recoloured(rgb)
+            self._apply(tuple(new), "Recolour pin", None)
+        self.colour_changed.emit(rgb)
+        self.changed.emit()
+
+    def set_markers_visible(self, on: bool) -> None:
+        self.markers_visible = on
+        self.changed.emit()
+
+    # -- editing (photo coordinates) ----------------------------------------
+    def hit(self, x: float, y: float, radius: float) -> int | None:
+        """The nearest pin within ``radius`` photo pixels of (x, y), or None."""
+        best, best_d = None, radius
+        for i, p in enumerate(self.pins):
+            d = ((p.x - x) ** 2 + (p.y - y) ** 2) ** 0.5
+            if d <= best_d:
+                best, best_d = i, d
+        return best
+
+    def add(self, x: float, y: float) -> None:
+        self._apply((*self.pins, Pin(x, y, self.colour)), "Add colour pin", None)
+        self.selected = len(self.pins) - 1
+        self.changed.emit()
+
+    def remove(self, index: int) -> None:
+        pins = list(self.pins)
+        if 0 <= index < len(pins):
+            del pins[index]
+            self._apply(tuple(pins), "Remove colour pin", None)
+        self.selected = None
+        self.changed.emit()
+
+    def clear(self) -> None:
+        if self.pins:
+            self._apply((), "Remove all colour pins", None)
+        self.selected = None
+        self.changed.emit()
+
+    def pick(self, x: float, y: float) -> RGB | None:
+        """The current result's colour at photo pixel (x, y) becomes the pin colour."""
+        image = self._result_image()
+        if image is None or image.isNull():
+            return None
+        px = min(image.width() - 1, max(0, int(x)))
+        py = min(image.height() - 1, max(0, int(y)))
+        c = image.pixelColor(px, py)
+        rgb = (c.red(), c.green(), c.blue())
+        self.picking = False
+        self.set_colour(rgb)
+        self.picked.emit(rgb)
+        return rgb
+
+    # -- the canvas's calls ------------------------------------------------
+    def press(self, photo_xy: QPointF | None, button: Qt.MouseButton, scale: float) -> bool:
+        """A mouse press on the canvas; True when the tool used it."""
+        if photo_xy is None:
+            return False
+        x, y = photo_xy.x(), photo_xy.y()
+        grab = self.hit(x, y, GRAB_RADIUS / max(scale, 1e-6)) if self.markers_visible else None
+        if button == Qt.MouseButton.RightButton:
+            if grab is None:
+                return False
+            self.remove(grab)
+            return True
+        if button != Qt.MouseButton.LeftButton:
+            return False
+        if self.picking:
+            self.pick(x, y)
+            return True
+        if grab is None:
+            self.add(x, y)
+            grab = len(self.pins) - 1
+        self.selected = grab
+        self._drag_count += 1
+        self._drag = _Drag(grab, self.pins)
+        self.changed.emit()
+        return True
+
+    def move(self, photo_xy: QPointF | None, size: tuple[int, int] | None) -> bool:
+        """Mouse moved with the button down: the grabbed pin follows (kept on the photo)."""
+        if self._drag is None or photo_xy is None:
+            return False
+        pins = list(self.pins)
+        i = self._drag.index
+        if i >= len(pins):
+            self._drag = None
+            return False
+        x, y = photo_xy.x(), photo_xy.y()
+        if size is not None:
+            x = min(max(x, 0.0), size[0] - 1e-3)
+            y = min(max(y, 0.0), size[1] - 1e-3)
+        pins[i] = pins[i].moved(x, y)
+        self._drag.moved = True
+        self._apply(tuple(pins), "Move colour pin", f"pin-drag-{self._drag_count}")
+        self.changed.emit()
+        return True
+
+    def release(self) -> bool:
+        done = self._drag is not None
+        self._drag = None
+        return done
+
+    def key(self, event: QKeyEvent) -> bool:
+        """Delete / Backspace removes the selected pin."""
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.selected is not None:
+            self.remove(self.selected)
+            return True
+        return False
+
+    def paint(self, painter: QPainter, image_rect: QRectF, size: tuple[int, int] | None) -> None:
+        """Markers: a dot of the pin's colour in a white and a dark ring."""
+        if not self.markers_visible or not size or size[0] == 0:
+            return
+        sx = image_rect.width() / size[0]
+        sy = image_rect.height() / size[1]
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for i, p in enumerate(self.pins):
+            at = QPointF(image_rect.left() + (p.x + 0.5) * sx, image_rect.top() + (p.y + 0.5) * sy)
+            r = MARKER_RADIUS + (2 if i == self.selected else 0)
+            painter.setPen(QPen(QColor(20, 20, 20, 200), 3.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(at, r + 1.5, r + 1.5)
+            painter.setPen(QPen(QColor("white"), 2.0))
+            painter.setBrush(QColor(*p.rgb))
+            painter.drawEllipse(at, r, r)
+        painter.restore()
+
+
+class PinPanel(QWidget):
+    """The pin tool's controls: on/off, colour, recent colours, eyedropper, markers, clear."""
+
+    active_changed = Signal(bool)
+
+    def __init__(self, tool: PinTool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tool = tool
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        self.toggle = QPushButton("Colour pins")
+        self.toggle.setCheckable(True)
+        self.toggle.setToolTip("Click the photo to pin a colour there; drag a pin to move it, "
+                               "right-click or Delete to remove it")
+        self.toggle.toggled.connect(self.active_changed)
+        self.swatch = QToolButton()
+        self.swatch.setToolTip("Colour of new pins (and of the selected pin)")
+        self.swatch.setFixedSize(QSize(28, 24))
+        self.swatch.clicked.connect(self.choose_colour)
+        self.eyedropper = QToolButton()
+        self.eyedropper.setText("Pick")
+        self.eyedropper.setCheckable(True)
+        self.eyedropper.setToolTip("Take the colour from the current result: click the photo")
+        self.eyedropper.toggled.connect(self._set_picking)
+        top.addWidget(self.toggle)
+        top.addWidget(self.swatch)
+        top.addWidget(self.eyedropper)
+        layout.addLayout(top)
+        self.recent_row = QHBoxLayout()
+        self.recent_row.setSpacing(2)
+        layout.addLayout(self.recent_row)
+        bottom = QHBoxLayout()
+        self.show_markers = QCheckBox("Show pins")
+        self.show_markers.setChecked(True)
+        self.show_markers.toggled.connect(tool.set_markers_visible)
+        self.clear_button = QPushButton("Remove all")
+        self.clear_button.clicked.connect(tool.clear)
+        self.count = QLabel()
+        bottom.addWidget(self.show_markers)
+        bottom.addWidget(self.count)
+        bottom.addStretch(1)
+        bottom.addWidget(self.clear_button)
+        layout.addLayout(bottom)
+        self._recent_buttons: list[QToolButton] = []
+        tool.colour_changed.connect(lambda _rgb: self.refresh())
+        tool.picked.connect(lambda _rgb: self.eyedropper.setChecked(False))
+        tool.changed.connect(self.refresh)
+        self.refresh()
+
+    @property
+    def active(self) -> bool:
+        return self.toggle.isChecked()
+
+    def choose_colour(self) -> None:
+        c = QColorDialog.getColor(QColor(*self.tool.colour), self, "Pin colour")
+        if c.isValid():
+            self.tool.set_colour((c.red(), c.green(), c.blue()))
+
+    def _set_picking(self, on: bool) -> None:
+        self.tool.picking = on
+        if on and not self.toggle.isChecked():
+            self.toggle.setChecked(True)
+
+    def refresh(self) -> None:
+        self.swatch.setStyleSheet(_swatch_style(self.tool.colour))
+        while len(self._recent_buttons) < len(self.tool.recent):
+            b = QToolButton()
+            b.setFixedSize(QSize(18, 18))
+            b.clicked.connect(lambda _=False, b=b: self.tool.set_colour(b.property("rgb")))
+            self.recent_row.addWidget(b)
+            self._recent_buttons.append(b)
+        for b, rgb in zip(self._recent_buttons, self.tool.recent):
+            b.setProperty("rgb", rgb)
+            b.setStyleSheet(_swatch_style(rgb))
+            b.setToolTip("#{:02x}{:02x}{:02x}".format(*rgb))
+        n = len(self.tool.pins)
+        self.count.setText(f"{n} pin{'s' if n != 1 else ''}" if n else "")
+        self.clear_button.setEnabled(n > 0)
+
+
+def _swatch_style(rgb: RGB) -> str:
+    return "QToolButton {{ background: #{:02x}{:02x}{:02x}; border: 1px solid #555; }}".format(
+        *rgb)
