@@ -1,0 +1,163 @@
+"""Colour pins on disk: the CLI's ``--hints`` file and the sidecar beside an output.
+
+``--hints HINTS.json`` maps an input path (as given, or just its file name) to
+its pins::
+
+    {"scan_012.jpg": [{"x": 120, "y": 40, "color": "#2a3f8f"}]}
+
+A sidecar ``<output stem>.tinct.json`` records how an output was made (input,
+category, strength, routing, pins), so the edit can be reopened in the app
+and changed later.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.pins import Pin, PinError, pins_from_json
+
+#: Sidecar file name ending: photo_color.jpg -> photo_color.tinct.json
+SIDECAR_SUFFIX = ".tinct.json"
+SIDECAR_FORMAT = "tinct-edit/1"
+
+
+class HintsError(ValueError):
+    """The hints file as a whole cannot be used (unreadable, not JSON, wrong shape)."""
+
+
+@dataclass
+class Hints:
+    """The pins of a hints file, looked up per input photo."""
+
+    source: Path
+    entries: dict[str, Any]  # key as written -> raw JSON list (validated per photo)
+    used: set[str] = field(default_factory=set)
+
+    def pins_for(self, path: str | Path) -> list[Pin]:
+        """The pins for one input; PinError (naming the key) when they are bad.
+
+        A key matches the path as given, the same file by another spelling, or
+        (if no key does) the file name alone.
+        """
+        p = Path(path)
+        key = self._key_for(p)
+        if key is None:
+            return []
+        self.used.add(key)
+        try:
+            return pins_from_json(self.entries[key])
+        except PinError as exc:
+            raise PinError(f"{self.source} [{key!r}]: {exc}") from None
+
+    def unused(self) -> list[str]:
+        """Keys that matched no input (a typo the user should hear about)."""
+        return [k for k in self.entries if k not in self.used]
+
+    def _key_for(self, p: Path) -> str | None:
+        if str(p) in self.entries:
+            return str(p)
+        try:
+            resolved = p.resolve()
+        except OSError:
+            resolved = None
+        for k in self.entries:
+            if "/" in k or "\\" in k:
+                try:
+                    if resolved is not None and Path(k).resolve() == resolved:
+                        return k
+                except OSError:
+                    continue
+        return p.name if p.name in self.entries else None
+
+
+def load_hints(path: str | Path) -> Hints:
+    """Read a hints file; HintsError says what is wrong with it."""
+    src = Path(path)
+    try:
+        data = json.loads(src.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HintsError(f"{src}: hints file not found") from None
+    except OSError as exc:
+        raise HintsError(f"{src}: cannot read the hints file ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HintsError(f"{src}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise HintsError(f"{src}: must map photo paths or names to lists of pins, "
+                         f'e.g. {{"scan.jpg": [{{"x": 120, "y": 40, "color": "#2a3f8f"}}]}}')
+    for key, value in data.items():
+        if not isinstance(value, list):
+            raise HintsError(f"{src} [{key!r}]: must be a list of pins, not {value!r}")
+    return Hints(src, data)
+
+
+# --------------------------------------------------------------------------- sidecar
+
+
+def sidecar_path(output: str | Path) -> Path:
+    """Where the sidecar of an output goes: beside it, ``<output stem>.tinct.json``."""
+    out = Path(output)
+    return out.with_name(out.stem + SIDECAR_SUFFIX)
+
+
+@dataclass(frozen=True)
+class EditRecord:
+    """What a sidecar holds: enough to make the same output again, or change it."""
+
+    input: str
+    output: str
+    category: str = "auto"
+    strength: float = 1.0
+    routing: str = "soft"
+    pins: tuple[Pin, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": SIDECAR_FORMAT,
+            "input": self.input,
+            "output": self.output,
+            "category": self.category,
+            "strength": self.strength,
+            "routing": self.routing,
+            "pins": [p.to_json() for p in self.pins],
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str = "sidecar") -> EditRecord:
+        if not isinstance(obj, dict) or obj.get("format") != SIDECAR_FORMAT:
+            raise HintsError(f"{where}: not a Tinct edit file ({SIDECAR_FORMAT})")
+        try:
+            return cls(
+                input=str(obj["input"]),
+                output=str(obj.get("output", "")),
+                category=str(obj.get("category", "auto")),
+                strength=float(obj.get("strength", 1.0)),
+                routing=str(obj.get("routing", "soft")),
+                pins=tuple(pins_from_json(obj.get("pins", []))),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HintsError(f"{where}: {exc}") from None
+
+
+def sidecar_text(record: EditRecord) -> str:
+    return json.dumps(record.to_json(), indent=2) + "\n"
+
+
+def read_sidecar(path: str | Path) -> EditRecord:
+    """Read a sidecar; HintsError names the file and the problem."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise HintsError(f"{p}: cannot read it ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HintsError(f"{p}: not valid JSON ({exc})") from None
+    return EditRecord.from_json(data, str(p))
+
+
+def pins_report(pins: Iterable[Pin]) -> list[dict[str, Any]]:
+    """The report's form of the pins used: the same objects as the hints file."""
+    return [p.to_json() for p in pins]
