@@ -243,10 +243,14 @@ class Colorizer:
         pins = check_pins(pins, w, h)
         used, weights, notes = self.plan(analysis, category, routing)
         if pins:
-            if analysis.pin_guide is None:
-                analysis.pin_guide = build_guide(analysis.L)
-            ab = self._predict_ab(analysis, weights)
-            rgb = self.compose(analysis, pinned_ab(analysis.pin_guide, ab, strength, pins))
+            guide = analysis.pin_guide
+            if guide is None:
+                guide = analysis.pin_guide = build_guide(analysis.L)
+            # A dragged pin re-renders with the same models: decode their colour once.
+            key = tuple(sorted(weights.items()))
+            if guide.auto_key != key:
+                guide.auto_key, guide.auto_ab = key, self._predict_ab(analysis, weights)
+            rgb = self.compose(analysis, pinned_ab(guide, guide.auto_ab, strength, pins))
         else:
             rgb = self.compose(analysis, self._predict_ab(analysis, weights), strength)
         order = sorted(weights, key=weights.__getitem__, reverse=True)

@@ -45,7 +45,7 @@ EDGE_SIGMA = 2.5
 REACH = 0.25
 #: Confidence = min(1, GAIN x reach): >1 gives a pin a flat-topped neighbourhood of its own
 #: colour before it fades (the smoothed reach of a point peaks sharply).
-GAIN = 2.0
+GAIN = 1.0
 #: Smoother iterations (Min et al. use 3).
 ITERATIONS = 3
 #: "offset": shift the automatic colour by (pin - automatic at the pin);
@@ -169,6 +169,10 @@ class Guide:
     #: a pin's mass is scaled by, so that its confidence is 1 at the pin (and more in
     #: a region closed by edges, where the mass cannot spread out).
     peak: float = 1.0
+    #: The automatic ab this photo was last pinned over, and which models made it
+    #: (the engine's cache: a dragged pin does not run the decoders again).
+    auto_key: Any = field(default=None, repr=False)
+    auto_ab: Any = field(default=None, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -188,3 +188,12 @@ def test_render_refuses_a_pin_outside_the_photo(cz, steps: np.ndarray) -> None:
     a = cz.analyze(steps)
     with pytest.raises(PinError, match=r"outside the photo \(160x90"):
         cz.render(a, pins=[Pin(160, 10, RED)])
+
+
+def test_pinned_renders_follow_a_category_change(cz, steps: np.ndarray) -> None:
+    pin = [Pin(20, 45, (60, 90, 160))]
+    a = cz.analyze(steps)
+    cz.render(a, "animal", pins=pin)  # caches the animal model's colour on the analysis
+    again = cz.render(a, "dress", pins=pin).rgb
+    fresh = cz.render(cz.analyze(steps), "dress", pins=pin).rgb
+    np.testing.assert_array_equal(again, fresh)
