@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quality", type=_quality, default=92, help="JPEG/WebP quality 1..100")
     c.add_argument("--recursive", "-r", action="store_true", help="descend into sub-folders")
     c.add_argument("--report", type=Path, help="write a JSON report here")
+    c.add_argument("--hints", type=Path, metavar="HINTS.json",
+                   help='colour pins per photo: {"scan.jpg": [{"x": 120, "y": 40, '
+                        '"color": "#2a3f8f"}]} (keys: the input path as given, or its name)')
     c.add_argument("--overwrite", action="store_true", help="redo outputs that exist")
     c.add_argument("--models", type=Path, help="models folder (default: the shipped one)")
     c.add_argument("--architecture", help="colorizer architecture of the models folder")
@@ -207,6 +210,14 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             require_ray()
         except ClusterError as exc:
             return _usage(str(exc))
+    hints = None
+    if args.hints is not None:
+        from core.hints import HintsError, load_hints
+
+        try:
+            hints = load_hints(args.hints)
+        except HintsError as exc:
+            return _usage(str(exc))
     try:
         colorizer = Colorizer(args.models, architecture=args.architecture)
         _ = colorizer.info  # no models, or an unknown architecture: say so now
@@ -266,7 +277,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         try:
             report = runner(
                 args.inputs, out, colorizer,
-                ColorizeOptions(args.category, args.strength, args.routing), export,
+                ColorizeOptions(args.category, args.strength, args.routing, hints=hints),
+                export,
                 recursive=args.recursive, progress=progress,
                 cancelled=lambda: bool(stop), on_item=report_file.add, plan=plan,
             )
@@ -287,6 +299,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         progress.close()
         for sig, old in handlers.items():
             signal.signal(sig, old)
+    for key in hints.unused() if hints is not None and not report.cancelled else ():
+        print(f"tinct: warning: {args.hints}: {key!r} matches no input photo", file=sys.stderr)
     for item in report.failed:
         if item.error != report.stopped:  # that one is told once, below
             print(f"failed: {item.error}", file=sys.stderr)

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.outputs import SIDECAR_SUFFIX, sidecar_for
 from core.pins import Pin, PinError, pins_from_json
 
-#: Sidecar file name ending: photo_color.jpg -> photo_color.tinct.json
-SIDECAR_SUFFIX = ".tinct.json"
+__all__ = ["SIDECAR_SUFFIX", "EditRecord", "Hints", "HintsError", "load_hints", "read_sidecar",
+           "sidecar_path", "write_sidecar"]
+
 SIDECAR_FORMAT = "tinct-edit/1"
 
 
@@ -29,7 +31,7 @@ class HintsError(ValueError):
     """The hints file as a whole cannot be used (unreadable, not JSON, wrong shape)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Hints:
     """The pins of a hints file, looked up per input photo."""
 
@@ -98,9 +100,8 @@ def load_hints(path: str | Path) -> Hints:
 
 
 def sidecar_path(output: str | Path) -> Path:
-    """Where the sidecar of an output goes: beside it, ``<output stem>.tinct.json``."""
-    out = Path(output)
-    return out.with_name(out.stem + SIDECAR_SUFFIX)
+    """Where the sidecar of an output goes (the output plan's name for it)."""
+    return sidecar_for(output)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,13 @@ class EditRecord:
 
 def sidecar_text(record: EditRecord) -> str:
     return json.dumps(record.to_json(), indent=2) + "\n"
+
+
+def write_sidecar(path: str | Path, record: EditRecord) -> Path:
+    """Write a sidecar atomically (the one writer, core.filesafe)."""
+    from core.filesafe import atomic_text
+
+    return atomic_text(path, sidecar_text(record))
 
 
 def read_sidecar(path: str | Path) -> EditRecord:

@@ -22,12 +22,14 @@ from core.export import ExportOptions, encode_compare, encode_result
 from core.filesafe import Staged, is_disk_full
 from core.outputs import DONE, REDO, Ledger, Target, _family
 from core.photo import Photo, PhotoError, load_photo
+from core.pins import Pin
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import BinaryIO
 
     from core.engine import Analysis, Colorizer, ColorizeResult
+    from core.hints import Hints
 
 
 class JobError(Exception):
@@ -73,6 +75,14 @@ class ColorizeOptions:
     category: str = "auto"
     strength: float = 1.0
     routing: str = "soft"
+    pins: tuple[Pin, ...] = ()  # this photo's colour pins (the app's Save)
+    hints: Hints | None = None  # per-input pins of a batch (the CLI's --hints)
+
+    def pins_for(self, path: Path | None) -> tuple[Pin, ...]:
+        """The pins of one input: its own, else the hints file's (PinError when bad)."""
+        if self.pins or self.hints is None or path is None:
+            return tuple(self.pins)
+        return tuple(self.hints.pins_for(path))
 
 
 @dataclass
@@ -91,6 +101,8 @@ class ItemResult:
     compare: str | None = None  # the side-by-side file, when asked for
     note: str | None = None  # e.g. why the output has a numbered name
     passed_over: str | None = None  # a folder entry not taken as a photo: why
+    pins: list[dict[str, Any]] = field(default_factory=list)  # colour pins used, as in --hints
+    sidecar: str | None = None  # the edit file written beside the output (when pinned)
 
     def to_report(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,10 +139,11 @@ def colorize_photo(
     path = photo.path or Path("<photo>")
     for attempt in (0, 1):
         try:
+            pins = options.pins_for(photo.path)
             if analysis is None:
                 analysis = colorizer.analyze(photo.rgb)
             return colorizer.render(analysis, options.category, options.strength,
-                                    options.routing)
+                                    options.routing, pins=pins)
         except ModelFileError as e:
             if attempt == 0 and not e.fatal and not e.universal:
                 continue  # that category now routes to the universal model
@@ -272,8 +285,26 @@ def finish(
     item.models_used = list(result.models_used)
     notes = [n for n in (target.note, *result.notes) if n]
     item.note = "; ".join(dict.fromkeys(notes)) or None
+    if result.pins:
+        item.pins = [p.to_json() for p in result.pins]
+        item.sidecar = str(_write_sidecar(target, result, options))
     item.seconds = round(time.perf_counter() - t0, 4)
     return item
+
+
+def _write_sidecar(target: Target, result: ColorizeResult, options: ColorizeOptions) -> Path:
+    """Record how a pinned output was made (what was asked for), so the app can reopen it."""
+    from core.hints import EditRecord, write_sidecar
+
+    record = EditRecord(str(target.input), str(target.output), options.category,
+                        options.strength, options.routing, tuple(result.pins))
+    path = target.sidecar
+    try:
+        return write_sidecar(path, record)
+    except OSError as e:
+        if is_disk_full(e):
+            raise DiskFullError(path.parent, _os_reason("the disk is full", e)) from e
+        raise WriteError(path, _os_reason(f"cannot write in {path.parent}", e)) from e
 
 
 def run_job(

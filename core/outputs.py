@@ -212,9 +212,24 @@ class Target:
     def outputs(self) -> list[Path]:
         return [self.output] + ([self.compare] if self.compare is not None else [])
 
+    @property
+    def sidecar(self) -> Path:
+        """The edit file (colour pins etc.) beside the colour photo, once it is written."""
+        return sidecar_for(self.output)
+
     def record(self, path: Path, st: os.stat_result) -> Record:
         return Record(path.name, self.input_key, self.input_size, self.input_mtime_ns,
                       st.st_size, st.st_mtime_ns)
+
+
+#: An output's edit file: photo_color.jpg -> photo_color.tinct.json (core.hints writes it).
+SIDECAR_SUFFIX = ".tinct.json"
+
+
+def sidecar_for(output: str | Path) -> Path:
+    """Where the edit file of an output goes: beside it, ``<output stem>.tinct.json``."""
+    out = Path(output)
+    return out.with_name(out.stem + SIDECAR_SUFFIX)
 
 
 @dataclass(frozen=True)

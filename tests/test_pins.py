@@ -89,9 +89,9 @@ def test_offset_mode_keeps_the_automatic_variation() -> None:
     out = propagate(g, [Pin(50, 50, BLUE)], auto, "offset")
     r, c = g.node(Pin(50, 50, BLUE))
     np.testing.assert_allclose(out[r, c], _ab(BLUE), atol=0.5)
-    # the shift near the pin is the same everywhere: the automatic gradient survives
+    # near the pin the shift is (almost) the same: the automatic gradient survives
     d = out[r, c - 5 : c + 6, 0] - auto[r, c - 5 : c + 6, 0]
-    assert np.ptp(d) < 1.0 and np.ptp(out[r, c - 5 : c + 6, 0]) > 1.0
+    assert np.ptp(d) < 0.1 * abs(d[5]) and np.ptp(out[r, c - 5 : c + 6, 0]) > 1.0
 
 
 def test_exact_reference_also_respects_the_edge() -> None:
