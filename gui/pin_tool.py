@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -310,3 +310,59 @@ class PinPanel(QWidget):
 def _swatch_style(rgb: RGB) -> str:
     return "QToolButton {{ background: #{:02x}{:02x}{:02x}; border: 1px solid #555; }}".format(
         *rgb)
+
+
+class CanvasPins(QObject):
+    """Adapts a :class:`PinTool` to the canvas's tool protocol (``canvas.set_tool``).
+
+    The canvas hands the tool left-button presses; right-click (remove) and
+    Delete (remove the selected pin, before the window's "close photo"
+    shortcut sees it) come through an event filter, so the canvas needs no
+    pin-specific code.
+    """
+
+    def __init__(self, tool: PinTool, canvas: QWidget) -> None:
+        super().__init__(canvas)
+        self.tool = tool
+        self.canvas = canvas
+        tool.changed.connect(canvas.update)
+        canvas.installEventFilter(self)
+
+    def _photo_point(self, pos: QPointF) -> QPointF:
+        """Photo coordinates of a widget point, also off the photo (a drag past its edge)."""
+        origin = self.canvas.from_photo(QPointF(0, 0))
+        return (pos - origin) / max(self.canvas.scale, 1e-6)
+
+    def _size(self) -> tuple[int, int] | None:
+        return self.canvas._size()  # noqa: SLF001 - the canvas's photo size
+
+    # the canvas's tool protocol
+    def press(self, pos: QPointF, photo_xy: QPointF | None) -> bool:
+        return self.tool.press(photo_xy, Qt.MouseButton.LeftButton, self.canvas.scale)
+
+    def move(self, pos: QPointF, photo_xy: QPointF | None) -> None:
+        self.tool.move(self._photo_point(pos), self._size())
+
+    def release(self, pos: QPointF, photo_xy: QPointF | None) -> None:
+        self.tool.release()
+
+    def paint(self, painter: QPainter) -> None:
+        self.tool.paint(painter, self.canvas.image_rect(), self._size())
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if getattr(self.canvas, "_tool", None) is not self:
+            return False
+        kind = event.type()
+        if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.RightButton:
+            pos = event.position()
+            return self.tool.press(self.canvas.to_photo(pos), Qt.MouseButton.RightButton,
+                                   self.canvas.scale)
+        deleting = kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and \
+            event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and \
+            self.tool.selected is not None and self.tool.markers_visible
+        if deleting and kind == QEvent.Type.ShortcutOverride:
+            event.accept()  # the key comes to us as a KeyPress, not to "close photo"
+            return True
+        if deleting:
+            return self.tool.key(event)
+        return False
