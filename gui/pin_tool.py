@@ -79,6 +79,7 @@ class PinTool(QObject):
         self.selected: int | None = None
         self._drag: _Drag | None = None
         self._drag_count = 0
+        self._shown: int | None = None  # the photo whose pins these are (see install)
 
     # -- state -------------------------------------------------------------
     @property
@@ -366,3 +367,53 @@ class CanvasPins(QObject):
         if deleting:
             return self.tool.key(event)
         return False
+
+
+@dataclass
+class PinControls:
+    """The pin tool as installed in a window: the tool, its canvas adapter, its panel."""
+
+    tool: PinTool
+    canvas: CanvasPins
+    panel: PinPanel
+
+
+def install(window: object) -> PinControls:
+    """Give a MainWindow colour pins: the photo on screen's pins, edited through its undo
+    history (``window.history.change``); the panel goes where the window puts it.
+
+    Needs of the window: ``current_item()`` (a PhotoItem with ``.id``, ``.edit.pins``
+    and ``.colour`` frames), ``history`` (gui.history.History), ``canvas``, ``session``.
+    """
+
+    def pins_of() -> tuple[Pin, ...] | None:
+        item = window.current_item()
+        return None if item is None else tuple(item.edit.pins)
+
+    def apply(pins: tuple[Pin, ...], text: str, merge_key: str | None) -> None:
+        item = window.current_item()
+        if item is not None:
+            window.history.change([item.id], text, merge_key, pins=tuple(pins))
+
+    def result_image() -> QImage | None:
+        item = window.current_item()
+        return item.colour.full if item is not None and item.colour is not None else None
+
+    tool = PinTool(pins_of, apply, result_image, window)
+    adapter = CanvasPins(tool, window.canvas)
+    panel = PinPanel(tool)
+
+    def set_active(on: bool) -> None:
+        window.canvas.set_tool(adapter if on else None)
+
+    def selection_may_have_changed(*_args: object) -> None:
+        current = window.session.selected
+        if tool._shown != current:  # noqa: SLF001 - another photo: its pins, none selected
+            tool._shown = current  # noqa: SLF001
+            tool.selected = None
+        tool.changed.emit()
+
+    panel.active_changed.connect(set_active)
+    window.history.applied.connect(selection_may_have_changed)
+    window.session.item_changed.connect(selection_may_have_changed)
+    return PinControls(tool, adapter, panel)
