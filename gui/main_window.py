@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import actions as action_table
-from gui import icons
+from gui import icons, pin_tool
 from gui import status as status_widgets
 from gui.batch_dialog import BatchDialog
 from gui.canvas import CompareCanvas
@@ -110,6 +110,9 @@ class MainWindow(QMainWindow):
         column.addWidget(self.confidence)
         column.addWidget(separator())
         column.addWidget(self.category)
+        column.addWidget(separator())
+        self.pins = pin_tool.install(self)  # colour pins: panel here, tool on the canvas
+        column.addWidget(self.pins.panel)
         column.addWidget(separator())
         column.addWidget(self.export)
         column.addStretch(1)

@@ -118,6 +118,7 @@ class PinTool(QObject):
         return best
 
     def add(self, x: float, y: float) -> None:
+        x, y = round(x, 2), round(y, 2)  # what a sidecar keeps: the pin reopens the same
         self._apply((*self.pins, Pin(x, y, self.colour)), "Add colour pin", None)
         self.selected = len(self.pins) - 1
         self.changed.emit()
@@ -187,9 +188,9 @@ class PinTool(QObject):
             return False
         x, y = photo_xy.x(), photo_xy.y()
         if size is not None:
-            x = min(max(x, 0.0), size[0] - 1e-3)
-            y = min(max(y, 0.0), size[1] - 1e-3)
-        pins[i] = pins[i].moved(x, y)
+            x = min(max(x, 0.0), size[0] - 0.01)
+            y = min(max(y, 0.0), size[1] - 0.01)
+        pins[i] = pins[i].moved(round(x, 2), round(y, 2))
         self._drag.moved = True
         self._apply(tuple(pins), "Move colour pin", f"pin-drag-{self._drag_count}")
         self.changed.emit()

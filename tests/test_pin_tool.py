@@ -67,12 +67,12 @@ def test_drag_moves_a_pin_in_one_undo_step(setup) -> None:
     tool.move(QPointF(500, -5), (100, 80))  # dragged off the photo: kept on its edge
     tool.release()
     (pin,) = store["pins"]
-    assert pin.x == pytest.approx(100 - 1e-3) and pin.y == 0.0
+    assert pin.x == pytest.approx(100 - 0.01) and pin.y == 0.0
     assert stack.count() == 2  # add + one move
     stack.undo()
     assert store["pins"] == (Pin(10, 20, DEFAULT_COLOUR),)
     stack.redo()
-    assert store["pins"][0].x == pytest.approx(100 - 1e-3)
+    assert store["pins"][0].x == pytest.approx(100 - 0.01)
 
 
 def test_two_drags_are_two_steps(setup) -> None:

@@ -1,0 +1,119 @@
+"""Colour pins in the app: click, drag, right-click, undo, kept across category changes, saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from core import lab
+from core.hints import read_sidecar
+from gui.session import State
+from tests.test_gui import (  # noqa: F401 - fixtures
+    WAIT_MS,
+    _pixels,
+    _wait_done,
+    colorizer,
+    model_dir,
+    settings,
+    window,
+)
+
+
+def _mouse(canvas, kind: QEvent.Type, photo_xy: tuple[float, float],
+           button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
+    pos = canvas.from_photo(QPointF(*photo_xy))
+    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
+    event = QMouseEvent(kind, pos, canvas.mapToGlobal(pos), button, buttons,
+                        Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(canvas, event)
+
+
+def _rendered(qtbot, item, generation: int) -> None:
+    qtbot.waitUntil(lambda: item.generation > generation and item.state is State.DONE,
+                    timeout=WAIT_MS)
+
+
+def test_pins_add_move_remove_undo_and_save(qtbot, window, tmp_path: Path) -> None:  # noqa: F811
+    gray = np.full((120, 160), 150, np.uint8)
+    gray[:, 80:] = 60  # a light left half and a dark right half
+    cv2.imwrite(str(tmp_path / "halves.png"), gray)
+    [item_id] = window.add_paths([tmp_path / "halves.png"])
+    _wait_done(qtbot, window, [item_id])
+    item = window.session.items[item_id]
+    canvas, tool = window.canvas, window.pins.tool
+    window.pins.panel.toggle.setChecked(True)
+    tool.set_colour((60, 90, 160))
+
+    gen = item.generation
+    _mouse(canvas, QEvent.Type.MouseButtonPress, (20, 60))
+    _mouse(canvas, QEvent.Type.MouseButtonRelease, (20, 60))
+    _rendered(qtbot, item, gen)
+    (pin,) = item.edit.pins
+    assert abs(pin.x - 20) < 1 and abs(pin.y - 60) < 1 and pin.rgb == (60, 90, 160)
+    ab = lab.rgb_to_lab(_pixels(item.colour.full))[60, 20, 1:]
+    want = lab.rgb_to_lab(np.array([[[60, 90, 160]]], np.uint8))[0, 0, 1:]
+    assert np.abs(ab - want).max() < 4.0  # the photo follows the pin (off the GUI thread)
+
+    # Drag: one undo step however many moves.
+    steps = window.history.stack.count()
+    _mouse(canvas, QEvent.Type.MouseButtonPress, (pin.x, pin.y))
+    for x in (30, 40, 50):
+        _mouse(canvas, QEvent.Type.MouseMove, (x, 50))
+    _mouse(canvas, QEvent.Type.MouseButtonRelease, (50, 50))
+    (moved,) = item.edit.pins
+    assert abs(moved.x - 50) < 1 and abs(moved.y - 50) < 1
+    assert window.history.stack.count() == steps + 1
+
+    # Kept when the category changes; undo brings the pin back where it was.
+    gen = item.generation
+    window.category.choose("dog")
+    _rendered(qtbot, item, gen)
+    assert item.edit.pins == (moved,) and item.category == "dog"
+    window.history.stack.undo()  # the category
+    window.history.stack.undo()  # the drag
+    assert item.edit.pins == (pin,)
+
+    # Right-click removes it; undo again.
+    _mouse(canvas, QEvent.Type.MouseButtonPress, (pin.x, pin.y), Qt.MouseButton.RightButton)
+    assert item.edit.pins == ()
+    window.history.stack.undo()
+    assert item.edit.pins == (pin,)
+
+    # Save writes the pinned colour and its edit file beside it.
+    out_dir = tmp_path / "out"
+    window.export.folder.setText(str(out_dir))
+    qtbot.waitUntil(lambda: item.state is State.DONE, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.session.exported, timeout=WAIT_MS) as blocker:
+        assert window.save_current() == 1
+    written = Path(blocker.args[1])
+    record = read_sidecar(written.with_name(written.stem + ".tinct.json"))
+    assert record.pins == (pin,)
+    saved = cv2.cvtColor(cv2.imread(str(written)), cv2.COLOR_BGR2RGB)
+    assert np.abs(lab.rgb_to_lab(saved)[60, 20, 1:] - want).max() < 6.0
+
+
+def test_pins_stay_with_their_photo_and_markers_hide(
+        qtbot, window, tmp_path: Path) -> None:  # noqa: F811
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(tmp_path / name), np.full((60, 80), 120, np.uint8))
+    ids = window.add_paths([tmp_path / "a.png", tmp_path / "b.png"])
+    _wait_done(qtbot, window, ids)
+    window.select(ids[0])
+    window.pins.panel.toggle.setChecked(True)
+    _mouse(window.canvas, QEvent.Type.MouseButtonPress, (10, 10))
+    _mouse(window.canvas, QEvent.Type.MouseButtonRelease, (10, 10))
+    assert len(window.session.items[ids[0]].edit.pins) == 1
+    window.select(ids[1])
+    assert window.pins.tool.pins == () and window.pins.panel.count.text() == ""
+    window.select(ids[0])
+    assert window.pins.panel.count.text() == "1 pin"
+    window.pins.panel.show_markers.setChecked(False)
+    _mouse(window.canvas, QEvent.Type.MouseButtonPress, (10, 10), Qt.MouseButton.RightButton)
+    assert len(window.session.items[ids[0]].edit.pins) == 1  # hidden pins are not grabbed
+    window.pins.panel.toggle.setChecked(False)
+    assert window.canvas._tool is None  # noqa: SLF001 - the canvas pans/compares again
