@@ -340,6 +340,7 @@ class CanvasPins(QObject):
 
     # the canvas's tool protocol
     def press(self, pos: QPointF, photo_xy: QPointF | None) -> bool:
+        self.canvas.setFocus(Qt.FocusReason.MouseFocusReason)  # Delete comes to the filter
         return self.tool.press(photo_xy, Qt.MouseButton.LeftButton, self.canvas.scale)
 
     def move(self, pos: QPointF, photo_xy: QPointF | None) -> None:
