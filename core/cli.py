@@ -299,7 +299,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         progress.close()
         for sig, old in handlers.items():
             signal.signal(sig, old)
-    for key in hints.unused() if hints is not None and not report.cancelled else ():
+    # Matched against the plan here: with --engine ray the pins are looked up in the workers.
+    for key in hints.unused(t.input for t in plan.targets) if hints is not None else ():
         print(f"tinct: warning: {args.hints}: {key!r} matches no input photo", file=sys.stderr)
     for item in report.failed:
         if item.error != report.stopped:  # that one is told once, below

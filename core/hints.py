@@ -55,9 +55,15 @@ class Hints:
         except PinError as exc:
             raise PinError(f"{self.source} [{key!r}]: {exc}") from None
 
-    def unused(self) -> list[str]:
-        """Keys that matched no input (a typo the user should hear about)."""
-        return [k for k in self.entries if k not in self.used]
+    def unused(self, inputs: Iterable[str | Path] | None = None) -> list[str]:
+        """Keys that match none of ``inputs`` (a typo the user should hear about).
+
+        Without ``inputs``: the keys no ``pins_for`` call has used in this process.
+        """
+        if inputs is None:
+            return [k for k in self.entries if k not in self.used]
+        matched = {self._key_for(Path(p)) for p in inputs}
+        return [k for k in self.entries if k not in matched]
 
     def _key_for(self, p: Path) -> str | None:
         if str(p) in self.entries:
