@@ -296,7 +296,8 @@ def _write_sidecar(target: Target, result: ColorizeResult, options: ColorizeOpti
     """Record how a pinned output was made (what was asked for), so the app can reopen it."""
     from core.hints import EditRecord, write_sidecar
 
-    record = EditRecord(str(target.input), str(target.output), options.category,
+    source = target.input_key or str(Path(target.input).resolve())  # any working folder
+    record = EditRecord(source, str(target.output), options.category,
                         options.strength, options.routing, tuple(result.pins))
     path = target.sidecar
     try:

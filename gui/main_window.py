@@ -314,11 +314,13 @@ class MainWindow(QMainWindow):
     # -- opening photos ----------------------------------------------------------
     def add_paths(self, paths: Iterable[str | Path]) -> list[int]:
         """Open files and folders: what dropping them on the window does."""
-        paths = [Path(p) for p in paths]
-        if paths and paths[0].exists():
+        paths, reopened = pin_tool.open_edits(self, [Path(p) for p in paths])  # *.tinct.json
+        if not paths:
+            return reopened
+        if paths[0].exists():
             first = paths[0]
             self.settings.open_dir = str(first if first.is_dir() else first.parent)
-        return self.session.add_paths(paths)
+        return reopened + self.session.add_paths(paths)
 
     def open_files(self) -> None:
         from core.photo import SUPPORTED_SUFFIXES

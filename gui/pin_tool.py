@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPen
@@ -419,3 +420,36 @@ def install(window: object) -> PinControls:
     window.history.applied.connect(selection_may_have_changed)
     window.session.item_changed.connect(selection_may_have_changed)
     return PinControls(tool, adapter, panel)
+
+
+def open_edits(window: object, paths: list[Path]) -> tuple[list[Path], list[int]]:
+    """Reopen saved edits: each ``*.tinct.json`` among ``paths`` opens its input photo with
+    the category, strength, routing and pins it was saved with.
+
+    Returns the other paths (for the usual opening) and the photos opened from edit files.
+    A sidecar that cannot be read is said in the status bar, not opened.
+    """
+    from core.hints import SIDECAR_SUFFIX, HintsError, read_sidecar
+    from gui.history import Edit
+
+    rest: list[Path] = []
+    opened: list[int] = []
+    for p in paths:
+        if not p.name.endswith(SIDECAR_SUFFIX):
+            rest.append(p)
+            continue
+        try:
+            record = read_sidecar(p)
+        except HintsError as exc:
+            window.session.message.emit(f"Not opened: {exc}")
+            continue
+        source = Path(record.input)
+        if not source.is_absolute():
+            source = p.parent / source
+        ids = window.session.add_paths([source])
+        known = [i for i in window.session.order if window.session.items[i].path == source]
+        for item_id in ids or known[:1]:
+            window.session.apply_edit(item_id, Edit(record.category, record.strength,
+                                                    record.routing, tuple(record.pins)))
+            opened.append(item_id)
+    return rest, opened

@@ -40,8 +40,8 @@ def test_hints_colour_their_photo_and_are_reported_and_recorded(
     assert sidecar == out / "in" / "camera_color.tinct.json"
     record = read_sidecar(sidecar)
     assert record.pins == (Pin(60, 100, (0x4F, 0x6F, 0xA0)),)
-    assert (record.category, record.strength, record.input) == (
-        "person", 0.5, items["camera.png"]["input"])
+    assert (record.category, record.strength) == ("person", 0.5)
+    assert Path(record.input) == Path(items["camera.png"]["input"]).resolve()
     assert record.output == items["camera.png"]["output"]
     # The pin's colour is there (its ab; the photo's own L), at strength 0.5 too.
     with Image.open(items["camera.png"]["output"]) as im:
