@@ -375,6 +375,8 @@ def _run(report: BatchReport, finished: _InOrder, todo: list[_Work],
         ctx.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # we said so
+        # Rows are Python objects on purpose (_Work): not a warning worth a user's time.
+        logging.getLogger("ray.data._internal.tensor_extensions.arrow").setLevel(logging.ERROR)
         actor = _actor_resources(ray, workers, gpus_per_worker)
         ds = ray.data.from_items([{"work": w} for w in todo],
                                  override_num_blocks=max(1, -(-len(todo) // batch_size)))
