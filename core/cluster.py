@@ -145,6 +145,12 @@ class _ColorizeActor:
     """One model load per actor; one encoder pass per batch of photos."""
 
     def __init__(self, settings: _Settings):
+        import ray
+
+        if not ray.get_runtime_context().get_accelerator_ids().get("GPU"):
+            # Ray sets CUDA_VISIBLE_DEVICES only for actors given GPUs: a CPU actor on a GPU
+            # node would otherwise let TensorFlow take every GPU's memory from the others.
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
         from core.engine import Colorizer
 
         self.settings = settings
