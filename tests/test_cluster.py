@@ -112,17 +112,23 @@ def test_ray_report_is_the_local_report(zoo_runs) -> None:
         assert name in bad[name] and why in bad[name]
 
 
-def _actor_pids() -> list[int]:
-    """Processes of the colorizer actors (Ray titles them after the actor's class)."""
-    pids = []
+def _actor_pids() -> set[int]:
+    """Processes of this Ray session's colorizer actors: children of its raylet, titled
+    after the actor class (other sessions on a shared machine are not ours to kill)."""
+    raylet = ray._private.worker._global_node.all_processes["raylet"][0].process.pid
+    pids = set()
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                title = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"_ColorizeActor" in title and b"ray::" in title:
-                pids.append(int(entry.name))
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        ppid = next((int(line.split()[1]) for line in status.splitlines()
+                     if line.startswith("PPid:")), -1)
+        if ppid == raylet and b"_ColorizeActor" in title and b"ray::" in title:
+            pids.add(int(entry.name))
     return pids
 
 
@@ -152,14 +158,17 @@ def test_killing_an_actor_mid_run_still_writes_everything_once(
     killed: list[tuple[int, int]] = []  # (pid, photos done when it died)
     after_kill = []
 
+    earlier = _actor_pids()  # an earlier batch's pool may still be going away
+
     def kill_once(p) -> None:
         if killed:
             after_kill.append(p.done)
             return
-        pids = _actor_pids()
+        pids = _actor_pids() - earlier
         assert len(pids) == 1, pids
-        os.kill(pids[0], signal.SIGKILL)
-        killed.append((pids[0], p.done))
+        (pid,) = pids
+        os.kill(pid, signal.SIGKILL)
+        killed.append((pid, p.done))
 
     report = cluster.run_cluster([many_photos], out, tiny_colorizer, workers=1, batch_size=2,
                                  write_in=write_in, progress=kill_once)
