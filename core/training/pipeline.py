@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from core.backend import device_name, keras
-from core.categories import CATEGORIES, UNIVERSAL
+from core.categories import CATEGORIES, CLASSIFIER_OUTPUTS, UNIVERSAL
 from core.filesafe import atomic_json, atomic_path
 from core.store import save_model, write_manifest
 from core.training.dataset import load_split
@@ -50,9 +50,11 @@ def run_training(
     t0 = time.perf_counter()
     log(f"device: {device_name()}, backend: {keras().backend.backend()}, settings: "
         f"{json.dumps(asdict(settings))}")
-    train = load_split(prepared, "train", limit)
-    val = load_split(prepared, "val", limit)
-    log(f"data: {len(train)} train, {len(val)} val photos")
+    pool = "all" if settings.general else "categories"
+    train = load_split(prepared, "train", limit, pool=pool)
+    val = load_split(prepared, "val", limit, pool=pool)
+    n_gen = int((train.labels == len(CATEGORIES)).sum())
+    log(f"data: {len(train)} train ({n_gen} general), {len(val)} val photos")
     if len(train) == 0:
         raise SystemExit(f"{prepared}: no training photos (run `prepare` first)")
     unknown = set(stages) - set(STAGES)
@@ -66,8 +68,10 @@ def run_training(
         encoder = build_encoder()
     if "classifier" in stages:
         _, pooled = trainer.encoded(encoder, train, "train")
-        val_pooled = (trainer.encoded(encoder, val, "val")[1], val.labels) if len(val) else None
-        trainer.train_classifier(pooled, train.labels, val_pooled)
+        uni, uni_val = _unique_rows(train), _unique_rows(val)
+        val_pooled = ((trainer.encoded(encoder, val, "val")[1][uni_val], val.label_sets[uni_val])
+                      if len(val) else None)
+        trainer.train_classifier(pooled[uni], train.label_sets[uni], val_pooled)
         trainer.save_history()
     if "tinct" in stages:
         colorizers = trainer.train_colorizers(encoder, train, val_or_none)
@@ -96,6 +100,12 @@ def run_training(
         assemble_models(run_dir, out, settings, summary)
         log(f"models folder written: {out}")
     return summary
+
+
+def _unique_rows(split) -> np.ndarray:
+    """Row indices of one row per photo (a photo in two categories counts once)."""
+    row_of = {f: i for i, f in enumerate(split.files)}
+    return np.array([row_of[f] for f in split.unique_photos().files], np.int64)
 
 
 #: Colorizers kept for comparison, not shipped: name -> (network, what it reads, what it is).
@@ -183,6 +193,21 @@ def add_baselines(models_dir: str | Path, run_dir: str | Path,
     return added
 
 
+def stage_note(stage: dict[str, Any]) -> dict[str, Any]:
+    """How one stage trained its model, from the run's history (for the manifest)."""
+    keep = ("started_from", "rows", "kept_epoch", "rebalance", "feature_crop", "photos",
+            "outputs", "top1_error", "top3_error", "general_top1_error", "start_val_loss")
+    note = {k: stage[k] for k in keep if stage.get(k) is not None}
+    if "loss" in stage:
+        note["epochs"] = len(stage["loss"])
+        note["final_loss"] = round(float(stage["loss"][-1]), 4)
+    if "val_loss" in stage:
+        note["val_loss"] = [round(float(v), 4) for v in stage["val_loss"]]
+    if "seconds" in stage:
+        note["seconds"] = round(float(stage["seconds"]), 1)
+    return note
+
+
 def assemble_models(
     run_dir: str | Path,
     out: str | Path,
@@ -205,12 +230,16 @@ def assemble_models(
     encoder = build_encoder(size=None)
     save_model(encoder, out, "encoder.keras")
     shutil.copyfile(run_dir / "classifier.keras", out / "classifier.keras")
+    history = json.loads((run_dir / "history.json").read_text()) if (
+        run_dir / "history.json").is_file() else {}
     models = {}
     for name in (UNIVERSAL, *CATEGORIES):
         src = run_dir / f"tinct_{name}.keras"
         if src.is_file():
             shutil.copyfile(src, out / src.name)
-            models[name] = {"file": src.name, "metrics": {}}
+            models[name] = {"file": src.name, "metrics": {},
+                            "training": stage_note(history.get(f"tinct_{name}", {}))}
+    outputs = int(history.get("classifier", {}).get("outputs", len(CATEGORIES)))
     colorizers: dict[str, Any] = {
         "tinct": {
             "architecture": "tinct-decoder",
@@ -238,7 +267,9 @@ def assemble_models(
             "file": "classifier.keras",
             "architecture": "efficientnet-lite0 + gap-bn-dropout-dense",
             "input": "features",
+            "outputs": list(CLASSIFIER_OUTPUTS[:outputs]),
             "metrics": {},
+            "training": stage_note(history.get("classifier", {})),
         },
         "default_architecture": "tinct",
         "colorizers": colorizers,

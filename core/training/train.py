@@ -22,7 +22,7 @@ import numpy as np
 
 from core import lab
 from core.backend import keras
-from core.categories import CATEGORIES, NO_DATA, UNIVERSAL
+from core.categories import CATEGORIES, CLASSIFIER_OUTPUTS, NO_DATA, UNIVERSAL
 from core.filesafe import atomic_json, atomic_path, atomic_write
 from core.nets import classifier as clf
 from core.nets.decoder import build_decoder, class_rebalance_weights, rebalanced_bins_loss
@@ -48,6 +48,7 @@ class TrainSettings:
     classifier_lr: float = 2e-3
     flips: bool = True
     cache_features: bool = True  # CPU: encoder once; GPU: False (encoder in the step)
+    disk_cache: bool = True  # cached features memory-mapped under the run (reused on resume)
     mixed_precision: bool = False  # bf16 on GPUs
     categories: tuple[str, ...] | None = None  # own models for these (None: all with data)
     min_photos: int = 60  # a category needs this many training photos for its own model
@@ -61,6 +62,13 @@ class TrainSettings:
     mse_baseline: bool = False  # also a universal decoder with the paper's MSE loss
     mse_epochs: int = 10
     time_budget: float | None = None  # seconds: later optional stages are skipped past it
+    # Fine-tuning (CPU): start from a models folder's decoders instead of from scratch.
+    init_from: str | None = None  # models folder whose tinct_universal starts the universal
+    general: bool = True  # the prepared general/ photos train the universal and "none"
+    rebalance: float = 1.0  # loss mix: 1 = Zhang's rebalanced CE, 0 = plain likelihood
+    init_rebalance: float = 1.0  # the loss mix ``init_from``'s decoders were trained with
+    feature_crop: int | None = None  # train on random crops of this side of the s4 grid
+    patience: int | None = None  # epochs without val improvement before a stage stops
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -89,16 +97,59 @@ def build_encoder(trainable: bool = False, size: int | None = 256):
     return enc
 
 
-def encode(encoder, gray: np.ndarray, batch: int = 32) -> tuple[list[np.ndarray], np.ndarray]:
-    """Cached features (float16, strides 4-32) and the pooled head vector per photo."""
+def encode(encoder, images: np.ndarray, batch: int = 32,
+           out: list[np.ndarray] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Cached features (float16, strides 4-32) and the pooled head vector per photo.
+
+    ``images``: uint8 RGB photos, made gray a batch at a time (13k photos' float
+    gray inputs alone would take 3.5 GB). ``out``: preallocated feature arrays
+    (e.g. memory-mapped files) to fill instead of new ones.
+    """
     feats: list[list[np.ndarray]] = [[], [], [], []]
     pooled = []
-    for i in range(0, len(gray), batch):
-        outs = encoder.predict_on_batch(gray[i : i + batch])
+    for i in range(0, len(images), batch):
+        outs = encoder.predict_on_batch(gray_inputs(images[i : i + batch]))
         for j in range(4):
-            feats[j].append(np.asarray(outs[j], np.float16))
+            if out is None:
+                feats[j].append(np.asarray(outs[j], np.float16))
+            else:
+                out[j][i : i + batch] = np.asarray(outs[j], np.float16)
         pooled.append(np.asarray(outs[4], np.float32).mean(axis=(1, 2)))
+    if out is not None:
+        return out, np.concatenate(pooled)
     return [np.concatenate(f) for f in feats], np.concatenate(pooled)
+
+
+def encode_cached(encoder, images: np.ndarray, files: list[str], folder: Path,
+                  log: Callable[[str], None] = print) -> tuple[list[np.ndarray], np.ndarray]:
+    """``encode`` through a cache on disk: memory-mapped, reused by later runs.
+
+    The features of 13k photos are 5 GB of float16: on disk they are paged in
+    batch by batch instead of held, and a resumed or a second run (e.g.
+    category models after the universal) skips the encoder pass. The cache is
+    valid for exactly the same photo list (``files``).
+    """
+    folder = Path(folder)
+    stamp = folder / "files.json"
+    names = [f"s{s}.npy" for s in (4, 8, 16, 32)]
+    if stamp.is_file() and json.loads(stamp.read_text()) == files:
+        feats = [np.load(folder / n, mmap_mode="r") for n in names]
+        return feats, np.load(folder / "pooled.npy")
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    probe = encoder.predict_on_batch(gray_inputs(images[:1]))
+    out = [np.lib.format.open_memmap(folder / n, "w+", np.float16,
+                                     (len(images), *np.shape(probe[j])[1:]))
+           for j, n in enumerate(names)]
+    t0 = time.perf_counter()
+    feats, pooled = encode(encoder, images, out=out)
+    for f in feats:
+        f.flush()
+    with atomic_path(folder / "pooled.npy") as tmp:
+        np.save(tmp, pooled)
+    atomic_json(stamp, files, indent=None)  # last: a cache without it is incomplete
+    log(f"encoded {len(images)} photos in {time.perf_counter() - t0:.0f} s -> {folder}")
+    return [np.load(folder / n, mmap_mode="r") for n in names], pooled
 
 
 def _checkpoint_callback(path: Path):
@@ -135,33 +186,90 @@ def _reset_optimizer(model, lr: float) -> None:
 
 
 def feature_batches(x: list[np.ndarray], y: np.ndarray, batch: int, shuffle: bool = True,
-                    seed: int = 0):
+                    seed: int = 0, crop: int | None = None, flips: bool = False,
+                    rows: np.ndarray | None = None):
     """Cached float16 features served batch by batch as float32.
 
     Handing Keras the whole feature list makes TensorFlow copy it into one
     tensor (float32): 8,258 photos' features then took over 24 GiB here.
+    ``crop``: a random window of this side of the stride-4 grid (aligned to the
+    stride-32 one, so every level crops alike); a 32 of 64 window trains 4x
+    faster. ``flips``: mirror a random half of each batch (features and targets).
+    ``rows``: serve only these rows (default all).
     """
     k = keras()
+    ratios = [f.shape[1] / x[0].shape[1] for f in x]
+    rows = np.arange(len(y)) if rows is None else np.asarray(rows)
 
     class FeatureBatches(k.utils.PyDataset):
         def __init__(self) -> None:
             super().__init__()
             self.rng = np.random.default_rng(seed)
-            self.order = self.rng.permutation(len(y)) if shuffle else np.arange(len(y))
+            self.order = self.rng.permutation(rows) if shuffle else rows
 
         def __len__(self) -> int:
-            return max(1, len(y) // batch)
+            return max(1, len(rows) // batch)
 
         def __getitem__(self, i: int):
             idx = np.sort(self.order[i * batch : (i + 1) * batch])
-            return (tuple(np.asarray(f[idx], np.float32) for f in x),
-                    np.asarray(y[idx], np.float32))
+            feats = [np.asarray(f[idx], np.float32) for f in x]
+            target = np.asarray(y[idx], np.float32)
+            if crop is not None and crop < target.shape[1]:
+                step = int(round(1 / ratios[-1]))  # s4 cells per s32 cell
+                top = step * int(self.rng.integers(0, (target.shape[1] - crop) // step + 1))
+                left = step * int(self.rng.integers(0, (target.shape[2] - crop) // step + 1))
+
+                def window(a: np.ndarray, r: float) -> np.ndarray:
+                    t, lf, c = int(top * r), int(left * r), int(crop * r)
+                    return a[:, t : t + c, lf : lf + c]
+
+                feats = [window(f, r) for f, r in zip(feats, ratios)]
+                target = window(target, 1.0)
+            if flips:
+                m = self.rng.random(len(idx)) < 0.5
+                feats = [np.where(m[:, None, None, None], f[:, :, ::-1], f) for f in feats]
+                target = np.where(m[:, None, None, None], target[:, :, ::-1], target)
+            return tuple(np.ascontiguousarray(f) for f in feats), np.ascontiguousarray(target)
 
         def on_epoch_end(self) -> None:
             if shuffle:
-                self.order = self.rng.permutation(len(y))
+                self.order = self.rng.permutation(rows)
 
     return FeatureBatches()
+
+
+def _best_weights_callback(model, start_loss: float | None, patience: int | None,
+                           log: Callable[[str], None]):
+    """Keep the weights of the epoch with the lowest validation loss (the starting
+    weights count as epoch 0: fine-tuning that does not help changes nothing);
+    stop after ``patience`` epochs without improvement."""
+
+    class BestWeights(keras().callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = start_loss if start_loss is not None else math.inf
+            self.best_epoch = 0
+            self.weights = model.get_weights()
+            self.wait = 0
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            loss = (logs or {}).get("val_loss")
+            if loss is None:
+                return
+            if loss < self.best:
+                self.best, self.best_epoch, self.wait = float(loss), epoch + 1, 0
+                self.weights = model.get_weights()
+            else:
+                self.wait += 1
+                if patience is not None and self.wait >= patience:
+                    model.stop_training = True
+
+        def on_train_end(self, logs: dict | None = None) -> None:
+            model.set_weights(self.weights)
+            log(f"kept epoch {self.best_epoch} (val loss {self.best:.4f}"
+                + (f", start {start_loss:.4f})" if start_loss is not None else ")"))
+
+    return BestWeights()
 
 
 def lab_batches(images: np.ndarray, batch: int, crop: int | None = None, flips: bool = True,
@@ -204,6 +312,105 @@ def lab_batches(images: np.ndarray, batch: int, crop: int | None = None, flips: 
             self.order = self.rng.permutation(n)
 
     return LabBatches()
+
+
+def _take(x: Any, idx: np.ndarray) -> Any:
+    """Rows ``idx`` of features (a list of arrays, possibly memory-mapped) or an array."""
+    return [f[idx] for f in x] if isinstance(x, list) else x[idx]
+
+
+def mixed_rebalance_weights(ab_samples: np.ndarray, mix: float) -> np.ndarray:
+    """Per-bin loss weights between plain likelihood (``mix`` 0: all 1) and Zhang's
+    rebalancing (1): ``(1 - mix) + mix * w``, still mean 1 under the colour prior.
+
+    Rebalancing makes rare saturated colours win where the net is unsure (the
+    vivid false colours of the issue); less of it keeps the predicted
+    distribution closer to the real one, whose mean is right more often.
+    """
+    w = class_rebalance_weights(ab_samples) if mix > 0 else np.ones(len(lab.ab_bins()))
+    return ((1.0 - mix) + mix * w).astype(np.float32)
+
+
+def label_set_errors(probs: np.ndarray, label_sets: np.ndarray) -> dict[str, float]:
+    """Top-1 / top-3 error (a photo is right if any of its classes is in the top k),
+    averaged per category as in the paper's Table I, and on general photos."""
+    order = np.argsort(-probs, axis=1)
+    out: dict[str, float] = {}
+    primary = np.argmax(label_sets, axis=1)
+    for k in (1, 3):
+        hit = np.take_along_axis(label_sets, order[:, :k], axis=1).any(axis=1)
+        per = [1 - hit[primary == c].mean() for c in range(len(CATEGORIES))
+               if (primary == c).any()]
+        out[f"top{k}_error"] = float(np.mean(per)) if per else float("nan")
+        if label_sets.shape[1] > len(CATEGORIES) and (primary == len(CATEGORIES)).any():
+            out[f"general_top{k}_error"] = float(1 - hit[primary == len(CATEGORIES)].mean())
+    return out
+
+
+#: Lab chroma below which a true pixel counts as neutral (grey stone, white walls).
+NEUTRAL_CHROMA = 5.0
+
+
+def decoder_scores(decoder, feats: list[np.ndarray], images: np.ndarray,
+                   rows: np.ndarray | None = None, temperature: float = 1.0,
+                   batch: int = 32) -> dict[str, float]:
+    """How a bins decoder colours photos from their cached features, at 256 px.
+
+    The decoder alone (annealed mean at ``temperature``, bilinear ab, no routing
+    or refinement): comparable between decoders before and after training,
+    cheap enough for every stage. PSNR and ab MSE against the real photo (and
+    gray's PSNR), colourfulness ratio, mean chroma on truly neutral pixels.
+    """
+    from core.training.metrics import ab_mse, colourfulness, psnr
+
+    rows = np.arange(len(images)) if rows is None else np.asarray(rows)
+    acc: dict[str, list[float]] = {k: [] for k in ("psnr", "gray_psnr", "ab_mse")}
+    colour, truth_colour, neutral_sum, neutral_n = [], [], 0.0, 0
+    for i in range(0, len(rows), batch):
+        idx = rows[i : i + batch]
+        logits = np.asarray(decoder.predict_on_batch(
+            [np.asarray(f[np.sort(idx)], np.float32) for f in feats]), np.float32)
+        logits = logits[np.argsort(np.argsort(idx))]  # back to idx order
+        z = logits - logits.max(axis=-1, keepdims=True)
+        probs = np.exp(z)
+        probs /= probs.sum(axis=-1, keepdims=True)
+        ab = lab.annealed_mean(probs, temperature)
+        for j, r in enumerate(idx):
+            truth = lab.to_float_rgb(images[r])
+            L = lab.luminance(images[r])
+            out = lab.compose(L, ab[j])
+            gray = lab.compose(L, np.zeros((1, 1, 2), np.float32))
+            acc["psnr"].append(psnr(out, truth))
+            acc["gray_psnr"].append(psnr(gray, truth))
+            acc["ab_mse"].append(ab_mse(out, truth))
+            colour.append(colourfulness(out))
+            truth_colour.append(colourfulness(truth))
+            t_ab = lab.rgb_to_lab(truth)[..., 1:]
+            neutral = np.hypot(t_ab[..., 0], t_ab[..., 1]) < NEUTRAL_CHROMA
+            if neutral.any():
+                o_ab = lab.rgb_to_lab(out)[..., 1:][neutral]
+                neutral_sum += float(np.hypot(o_ab[:, 0], o_ab[:, 1]).sum())
+                neutral_n += int(neutral.sum())
+    out = {k: float(np.mean(v)) for k, v in acc.items()}
+    out["colourfulness_ratio"] = float(np.mean(colour) / max(np.mean(truth_colour), 1e-9))
+    out["neutral_chroma"] = neutral_sum / max(neutral_n, 1)
+    out["photos"] = len(rows)
+    return out
+
+
+def reweight_logits(decoder, ab_samples: np.ndarray, old_mix: float, new_mix: float) -> None:
+    """Move a bins decoder's output biases from one loss weighting to another.
+
+    Weighted cross-entropy with per-bin weights w is minimised by q ∝ w·p (p the
+    true colour distribution), so a decoder trained with weights w_old predicts
+    under weights w_new after adding log(w_new / w_old) to its logits: one bias
+    change, exact up to the soft encoding of the targets.
+    """
+    layer = decoder.get_layer("ab_logits")
+    kernel, bias = layer.get_weights()
+    shift = (np.log(mixed_rebalance_weights(ab_samples, new_mix))
+             - np.log(mixed_rebalance_weights(ab_samples, old_mix)))
+    layer.set_weights([kernel, (bias + shift).astype(bias.dtype)])
 
 
 def _jit() -> bool | str:
@@ -251,31 +458,54 @@ class Trainer:
         return [c for c in wanted if counts[CATEGORIES.index(c)] >= self.s.min_photos]
 
     # -- classifier ---------------------------------------------------------
-    def train_classifier(self, pooled: np.ndarray, labels: np.ndarray,
+    def train_classifier(self, pooled: np.ndarray, label_sets: np.ndarray,
                          val: tuple[np.ndarray, np.ndarray] | None = None):
-        """Batch norm, dropout, dense softmax on the frozen backbone's pooled features."""
+        """Batch norm, dropout, dense softmax on the frozen backbone's pooled features.
+
+        ``label_sets`` (N, 21) bool: a photo's classes (one row per photo). With
+        general photos among them the head gets a 21st output, "none of the
+        categories" (``CLASSIFIER_OUTPUTS``); otherwise the 20 categories. The loss
+        is -log of the probability summed over a photo's classes, so a photo
+        filed under autumn and forest is right as either. Classes weigh alike.
+        """
         path = self.run / "classifier.keras"
         if self.resume and path.is_file():
             self.log("classifier: finished earlier, reloaded")
             return keras().saving.load_model(path, compile=False)
         k = keras()
+        ops = k.ops
         set_precision(False)
-        head = clf.build_pooled_head(channels=pooled.shape[-1])
-        counts = np.bincount(labels, minlength=len(CATEGORIES)).astype(np.float64)
-        weights = {i: float(len(labels) / (np.count_nonzero(counts) * c))
-                   for i, c in enumerate(counts) if c > 0}
-        steps = math.ceil(len(labels) / 64) * self.s.classifier_epochs
+        n_out = len(CLASSIFIER_OUTPUTS) if label_sets[:, len(CATEGORIES)].any() else len(
+            CATEGORIES)
+        y = label_sets[:, :n_out].astype(np.float32)
+        head = clf.build_pooled_head(channels=pooled.shape[-1], num_classes=n_out)
+        primary = np.argmax(label_sets[:, :n_out], axis=1)
+        counts = np.bincount(primary, minlength=n_out).astype(np.float64)
+        class_w = len(primary) / (np.count_nonzero(counts) * np.maximum(counts, 1))
+        steps = math.ceil(len(y) / 64) * self.s.classifier_epochs
+
+        def any_label_nll(y_true, y_pred):
+            p = ops.sum(ops.cast(y_true, "float32") * ops.cast(y_pred, "float32"), axis=-1)
+            return -ops.log(ops.clip(p, 1e-7, 1.0))
+
         head.compile(
             optimizer=k.optimizers.Adam(
                 k.optimizers.schedules.CosineDecay(self.s.classifier_lr, steps)
             ),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy", k.metrics.SparseTopKCategoricalAccuracy(3, name="top3")],
+            loss=any_label_nll,
         )
+        vd = None if val is None else (val[0], val[1][:, :n_out].astype(np.float32))
         t0 = time.perf_counter()
-        hist = head.fit(pooled, labels, batch_size=64, epochs=self.s.classifier_epochs,
-                        class_weight=weights, validation_data=val, verbose=2)
-        self.history["classifier"] = {**hist.history, "seconds": time.perf_counter() - t0}
+        hist = head.fit(pooled, y, batch_size=64, epochs=self.s.classifier_epochs,
+                        sample_weight=class_w[primary], validation_data=vd, verbose=2)
+        record: dict[str, Any] = {**hist.history, "seconds": time.perf_counter() - t0,
+                                  "outputs": n_out, "photos": len(y)}
+        if vd is not None:
+            probs = np.asarray(head.predict(vd[0], batch_size=256, verbose=0))
+            record.update(label_set_errors(probs, val[1][:, :n_out]))
+            self.log("classifier on val: " + ", ".join(
+                f"{k} {v:.4f}" for k, v in record.items() if k.endswith("error")))
+        self.history["classifier"] = record
         model = clf.head_from_pooled(head)
         with atomic_path(path) as tmp:  # a half-written model must never count as finished
             model.save(tmp)
@@ -287,9 +517,14 @@ class Trainer:
         """Features and pooled head vectors of a split, computed once per run."""
         cache = self._encoded
         if key not in cache:
-            t0 = time.perf_counter()
-            cache[key] = encode(encoder, gray_inputs(split.images))
-            self.log(f"encoded {len(split)} {key} photos in {time.perf_counter() - t0:.0f} s")
+            if self.s.disk_cache:
+                cache[key] = encode_cached(encoder, split.images, split.files,
+                                           self.run / "features" / key, self.log)
+            else:
+                t0 = time.perf_counter()
+                cache[key] = encode(encoder, split.images)
+                self.log(f"encoded {len(split)} {key} photos in "
+                         f"{time.perf_counter() - t0:.0f} s")
         return cache[key]
 
     # -- colorizers ----------------------------------------------------------
@@ -314,7 +549,7 @@ class Trainer:
     def _loss(self, ab: np.ndarray, head: str):
         if head == "bins":
             sample = ab[:: max(1, len(ab) // 500)].astype(np.float32)
-            return rebalanced_bins_loss(class_rebalance_weights(sample))
+            return rebalanced_bins_loss(mixed_rebalance_weights(sample, self.s.rebalance))
         scale = 1.0 / lab.AB_SCALE
         ops = keras().ops
 
@@ -324,30 +559,64 @@ class Trainer:
 
         return mse
 
+    def _start_weights(self, prefix: str, decoder, ab: np.ndarray | None = None
+                       ) -> str | None:
+        """Load ``init_from``'s universal decoder into ``decoder``; what was loaded.
+
+        When the run's loss mix differs from the one the start was trained with
+        (``init_rebalance``), the output biases are moved by the log ratio of the
+        two weightings (``reweight_logits``), so fine-tuning starts from the
+        start's knowledge under the new prior instead of unlearning the old one.
+        """
+        if not self.s.init_from or prefix != "tinct":
+            return None
+        path = Path(self.s.init_from) / f"{prefix}_{UNIVERSAL}.keras"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no universal decoder to fine-tune from")
+        start = keras().saving.load_model(path, compile=False)
+        try:
+            decoder.set_weights(start.get_weights())
+        except ValueError as exc:
+            raise ValueError(f"{path}: its decoder does not match widths {self.s.widths} "
+                             f"({exc})") from None
+        note = str(path)
+        if (self.s.head == "bins" and ab is not None
+                and self.s.rebalance != self.s.init_rebalance):
+            sample = ab[:: max(1, len(ab) // 500)].astype(np.float32)
+            reweight_logits(decoder, sample, self.s.init_rebalance, self.s.rebalance)
+            note += (f", output biases moved from rebalance {self.s.init_rebalance} "
+                     f"to {self.s.rebalance}")
+        self.log(f"{prefix}_{UNIVERSAL}: starts from {note}")
+        return note
+
     def train_colorizers(self, encoder, train: Split, val: Split | None = None,
                          prefix: str = "tinct", head: str | None = None,
                          universal_epochs: int | None = None,
                          categories: bool = True) -> dict[str, Any]:
-        """Universal decoder on every photo, then one per category fine-tuned from it."""
+        """Universal decoder on every photo (general ones too), then one per category
+        fine-tuned from it."""
         k = keras()
         s = self.s
         head = head or s.head
+        # The universal model sees each photo once (a photo in two categories is one photo).
+        row_of = {f: i for i, f in enumerate(train.files)}
+        uni_idx = np.array([row_of[f] for f in train.unique_photos().files], np.int64)
         x_all = self._decoder_inputs(encoder, train, "train")
         y_all = ab_targets(train.images)
         labels = train.labels
-        if s.flips:
-            if isinstance(x_all, list):
-                x_all = [np.concatenate([f, f[:, :, ::-1]]) for f in x_all]
-            else:
-                (x_all,) = with_flips(x_all)
+        streamed = isinstance(x_all, list)  # cached features: flipped per batch
+        if s.flips and not streamed:
+            (x_all,) = with_flips(x_all)
             (y_all,) = with_flips(y_all)
             labels = np.concatenate([labels, labels])
+            uni_idx = np.concatenate([uni_idx, uni_idx + len(train)])
         val_data = None
         if val is not None and len(val):
             val_data = (self._decoder_inputs(encoder, val, "val"), ab_targets(val.images))
         model, decoder = self._decoder_model(encoder, head)
+        started_from = self._start_weights(prefix, decoder, y_all)
         loss = self._loss(y_all, head)
-        n = _trim(len(y_all), s.batch_size)
+        n = _trim(len(uni_idx), s.batch_size)
         epochs = universal_epochs or s.universal_epochs
         steps = n // s.batch_size * epochs
         model.compile(
@@ -356,8 +625,11 @@ class Trainer:
         )
         out: dict[str, Any] = {}
         uni_path = self.run / f"{prefix}_{UNIVERSAL}.keras"
+        rng = np.random.default_rng(s.seed)
+        pick = np.sort(rng.permutation(uni_idx)[:n])
         universal_weights = self._fit_stage(
             f"{prefix}_{UNIVERSAL}", model, decoder, x_all, y_all, n, epochs, val_data, head,
+            started_from=started_from, rows=pick,
         )
         out[UNIVERSAL] = uni_path
         if not categories:
@@ -368,29 +640,35 @@ class Trainer:
         for cat in self.own_categories(train):
             if self.out_of_time(f"{prefix}_{cat}"):
                 continue
-            mask = labels == CATEGORIES.index(cat)
-            idx = np.nonzero(mask)[0]
+            idx = np.nonzero(labels == CATEGORIES.index(cat))[0]
             m = _trim(len(idx), s.batch_size)
             rng = np.random.default_rng(s.seed + CATEGORIES.index(cat))
             idx = np.sort(rng.permutation(idx)[:m])
-            x = [f[idx] for f in x_all] if isinstance(x_all, list) else x_all[idx]
             vd = None
             if val_data is not None:
                 vm = np.nonzero(val.labels == CATEGORIES.index(cat))[0]
                 if len(vm):
-                    vx = val_data[0]
-                    vd = ([f[vm] for f in vx] if isinstance(vx, list) else vx[vm],
-                          val_data[1][vm])
+                    vd = (_take(val_data[0], vm), val_data[1][vm])
             decoder.set_weights(universal_weights)
             _reset_optimizer(model, s.category_lr)
-            self._fit_stage(f"{prefix}_{cat}", model, decoder, x, y_all[idx], m,
-                            s.category_epochs, vd, head)
+            self._fit_stage(f"{prefix}_{cat}", model, decoder, x_all, y_all, m,
+                            s.category_epochs, vd, head,
+                            started_from=f"{prefix}_{UNIVERSAL} of this run", rows=idx)
             out[cat] = self.run / f"{prefix}_{cat}.keras"
         return out
 
     def _fit_stage(self, name: str, model, decoder, x, y, n: int, epochs: int, val,
-                   head: str) -> list:
-        """Fit one model (or reload it when finished earlier); return decoder weights."""
+                   head: str, started_from: str | None = None,
+                   rows: np.ndarray | None = None) -> list:
+        """Fit one model (or reload it when finished earlier); return decoder weights.
+
+        ``rows``: the samples of ``x``/``y`` to train on (default the first ``n``);
+        cached features are read row by row from them, never copied whole.
+
+        With validation data, the stage keeps its best epoch by validation loss,
+        counting the starting weights as epoch 0 when fine-tuning.
+        """
+        s = self.s
         path = self.run / f"{name}.keras"
         if self.resume and path.is_file():
             self.log(f"{name}: finished earlier, reloaded")
@@ -404,23 +682,38 @@ class Trainer:
             self.log(f"{name}: resuming at epoch {start + 1}")
         self.log(f"{name}: {n} samples x {epochs} epochs")
         t0 = time.perf_counter()
+        streamed = isinstance(x, list)
+        rows = np.arange(n) if rows is None else np.asarray(rows)[:n]
+        if not streamed:
+            x, y = x[rows], y[rows]
+        if streamed and val is not None and isinstance(val[0], list):
+            val = feature_batches(val[0], val[1], s.batch_size, shuffle=False)
+        start_loss = None
+        if val is not None and (started_from or start):
+            start_loss = float(model.evaluate(val, verbose=0) if streamed
+                               else model.evaluate(*val, batch_size=s.batch_size, verbose=0))
+            self.log(f"{name}: validation loss {start_loss:.4f} before training")
         callbacks = [_checkpoint_callback(ckpt)]
-        if isinstance(x, list):  # cached features: stream them, never copy them whole
-            if val is not None and isinstance(val[0], list):
-                val = feature_batches(val[0], val[1], self.s.batch_size, shuffle=False)
+        if val is not None:
+            callbacks.append(_best_weights_callback(model, start_loss, s.patience, self.log))
+        if streamed:  # cached features: stream them, never copy them whole
             hist = model.fit(
-                feature_batches([f[:n] for f in x], y[:n], self.s.batch_size,
-                                seed=self.s.seed),
+                feature_batches(x, y, s.batch_size, seed=s.seed, crop=s.feature_crop,
+                                flips=s.flips, rows=rows),
                 epochs=epochs, initial_epoch=start, validation_data=val, verbose=2,
                 callbacks=callbacks,
             )
         else:
             hist = model.fit(
-                x[:n], y[:n], batch_size=self.s.batch_size, epochs=epochs,
+                x[:n], y[:n], batch_size=s.batch_size, epochs=epochs,
                 initial_epoch=start, shuffle=True, validation_data=val, verbose=2,
                 callbacks=callbacks,
             )
-        self._record(name, hist, time.perf_counter() - t0, n * (epochs - start))
+        best = callbacks[-1] if val is not None else None
+        self._record(name, hist, time.perf_counter() - t0, n * (len(hist.epoch)),
+                     started_from=started_from, start_val_loss=start_loss,
+                     kept_epoch=getattr(best, "best_epoch", None), rows=n,
+                     feature_crop=s.feature_crop, rebalance=s.rebalance)
         weights = decoder.get_weights()
         self._save_float32(decoder, path, lambda: build_decoder(
             head, widths=self.s.widths, name=name))
