@@ -22,11 +22,14 @@ PRESETS = {
                 paper_batch=64, paper_categories=True, paper_category_epochs=15,
                 mse_baseline=True, mse_epochs=12),
     # 2 CPU cores, under an hour: fine-tune the shipped (GPU-trained) decoders on the
-    # cached features of every photo, general ones too, on random 128 px windows.
+    # cached features of the category photos and 1,500 general ones, on random 128 px
+    # windows, with half of the rebalancing (the shipped models' recipe, models/README.md).
     "finetune": dict(cache_features=True, flips=True, init_from="models",
-                     universal_epochs=3, category_epochs=4, patience=1, lr=3e-4,
+                     general_photos=1500, universal_epochs=2, category_epochs=2,
+                     patience=1, lr=3e-4,
                      category_lr=2e-4, batch_size=32, mixed_precision=False,
-                     feature_crop=32, rebalance=0.5),
+                     feature_crop=32, rebalance=0.5, min_photos=40, classifier_epochs=10,
+                     classifier_lr=1e-3),
     # Seconds: a smoke test of the whole pipeline.
     "tiny": dict(cache_features=True, flips=False, universal_epochs=1, category_epochs=1,
                  classifier_epochs=2, batch_size=8, min_photos=4, widths=(16, 16, 16, 16),
@@ -65,6 +68,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--category-lr", type=float)
     t.add_argument("--no-general", action="store_true",
                    help="leave the prepared general/ photos out (universal and 'none')")
+    t.add_argument("--general-photos", type=int, metavar="N",
+                   help="at most N general training photos (evenly spread; CPU time)")
     t.add_argument("--universal-epochs", type=int)
     t.add_argument("--category-epochs", type=int)
     t.add_argument("--paper-epochs", type=int)
@@ -194,7 +199,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         settings.time_budget = args.time_budget
     if args.init_from is not None:
         settings.init_from = str(args.init_from)
-    for name in ("rebalance", "feature_crop", "patience", "lr", "category_lr"):
+    for name in ("rebalance", "feature_crop", "patience", "lr", "category_lr",
+                 "general_photos"):
         if getattr(args, name) is not None:
             setattr(settings, name, getattr(args, name))
     if args.no_general:

@@ -53,6 +53,7 @@ def run_training(
     pool = "all" if settings.general else "categories"
     train = load_split(prepared, "train", limit, pool=pool)
     val = load_split(prepared, "val", limit, pool=pool)
+    train = thin_general(train, settings.general_photos)
     n_gen = int((train.labels == len(CATEGORIES)).sum())
     log(f"data: {len(train)} train ({n_gen} general), {len(val)} val photos")
     if len(train) == 0:
@@ -100,6 +101,18 @@ def run_training(
         assemble_models(run_dir, out, settings, summary)
         log(f"models folder written: {out}")
     return summary
+
+
+def thin_general(split, most: int | None):
+    """At most ``most`` of a split's general photos, evenly spread over the index
+    (its rows are sorted by source: the first N would be one source only)."""
+    general = np.nonzero(split.labels == len(CATEGORIES))[0]
+    if most is None or len(general) <= most:
+        return split
+    keep = np.ones(len(split), bool)
+    keep[general] = False
+    keep[general[np.linspace(0, len(general) - 1, most).round().astype(int)]] = True
+    return split.subset(keep)
 
 
 def _unique_rows(split) -> np.ndarray:

@@ -65,6 +65,7 @@ class TrainSettings:
     # Fine-tuning (CPU): start from a models folder's decoders instead of from scratch.
     init_from: str | None = None  # models folder whose tinct_universal starts the universal
     general: bool = True  # the prepared general/ photos train the universal and "none"
+    general_photos: int | None = None  # at most this many general train photos (evenly spread)
     rebalance: float = 1.0  # loss mix: 1 = Zhang's rebalanced CE, 0 = plain likelihood
     init_rebalance: float = 1.0  # the loss mix ``init_from``'s decoders were trained with
     feature_crop: int | None = None  # train on random crops of this side of the s4 grid
