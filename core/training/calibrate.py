@@ -161,14 +161,23 @@ def calibrate(models_dir: str | Path | None, val: Split, colour_val: Split,
     c = Colorizer(models_dir)
     manifest = c.store.manifest
     manifest["classifier"].pop("temperature", None)  # measure the raw head
+    # A classifier with the "none of the categories" output is fitted on all its
+    # outputs, the general photos (label len(CATEGORIES)) included.
+    has_none = len(manifest["classifier"].get("outputs", CATEGORIES)) > len(CATEGORIES)
+    clf_val = val
+    if has_none and general_val is not None and len(general_val):
+        clf_val = Split(np.concatenate([val.images, general_val.images]),
+                        np.concatenate([val.labels, np.full(len(general_val), len(CATEGORIES),
+                                                            val.labels.dtype)]),
+                        [*val.files, *general_val.files])
     probs = []
-    for i in range(0, len(val), 32):
-        probs += [[a.confidences[k] for k in CATEGORIES]
-                  for a in c.analyze_batch(list(val.images[i : i + 32]))]
-    t_clf, nll = fit_classifier_temperature(np.array(probs), val.labels)
+    for i in range(0, len(clf_val), 32):
+        probs += [[*(a.confidences[k] for k in CATEGORIES), *([a.none] if has_none else [])]
+                  for a in c.analyze_batch(list(clf_val.images[i : i + 32]))]
+    t_clf, nll = fit_classifier_temperature(np.array(probs), clf_val.labels)
     log(f"classifier temperature {t_clf} (validation NLL {nll[t_clf]:.3f}, raw {nll[1.0]:.3f})")
     manifest["classifier"]["temperature"] = t_clf
-    manifest["classifier"]["calibration"] = {"photos": len(val),
+    manifest["classifier"]["calibration"] = {"photos": len(clf_val),
                                              "nll": {str(t): v for t, v in nll.items()}}
     info = manifest["colorizers"][c.architecture]
     result: dict[str, Any] = {"classifier_temperature": t_clf}
