@@ -656,3 +656,17 @@ def test_a_killed_save_never_counts_as_a_finished_stage(tmp_path: Path,
     for w, s in zip(fresh.get_weights(), saved, strict=True):
         np.testing.assert_array_equal(w, s)
     assert sorted(p.name for p in ckpt.parent.iterdir()) == ["stage.json", "stage.weights.h5"]
+
+
+def test_lazy_targets_equal_the_eager_ones() -> None:
+    from core.training.dataset import ab_targets
+    from core.training.train import LazyTargets
+
+    images = np.stack([cv2.resize(im, (64, 64), interpolation=cv2.INTER_AREA)
+                       for im in (data.astronaut(), data.chelsea(), data.coffee())])
+    lazy, eager = LazyTargets(images), ab_targets(images)
+    assert lazy.shape == eager.shape and len(lazy) == 3
+    np.testing.assert_array_equal(lazy[np.array([2, 0])], eager[[2, 0]])
+    assert list(lazy.done) == [True, False, True]
+    np.testing.assert_array_equal(lazy[::2], eager[::2])
+    np.testing.assert_array_equal(lazy[:], eager)

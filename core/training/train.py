@@ -28,7 +28,14 @@ from core.nets import classifier as clf
 from core.nets.decoder import build_decoder, class_rebalance_weights, rebalanced_bins_loss
 from core.nets.efficientnet_lite import build_efficientnet_lite
 from core.nets.paper import build_paper_colorizer
-from core.training.dataset import Split, ab_targets, gray_inputs, lightness_inputs, with_flips
+from core.training.dataset import (
+    TARGET_STRIDE,
+    Split,
+    ab_targets,
+    gray_inputs,
+    lightness_inputs,
+    with_flips,
+)
 
 Log = Callable[[str], None]
 
@@ -313,6 +320,33 @@ def lab_batches(images: np.ndarray, batch: int, crop: int | None = None, flips: 
             self.order = self.rng.permutation(n)
 
     return LabBatches()
+
+
+class LazyTargets:
+    """The ab targets of a split's photos, each computed on first use.
+
+    Indexes like the array ``ab_targets(images)`` would be. A resumed run that
+    only has a few category models left does not pay minutes for all 10k photos.
+    """
+
+    def __init__(self, images: np.ndarray, stride: int = TARGET_STRIDE):
+        n, h, w = images.shape[:3]
+        self.images = images
+        self.stride = stride
+        self.data = np.zeros((n, h // stride, w // stride, 2), np.float16)
+        self.done = np.zeros(n, bool)
+        self.shape = self.data.shape
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, idx: Any) -> np.ndarray:
+        rows = np.unique(np.arange(len(self))[idx])
+        todo = rows[~self.done[rows]]
+        if len(todo):
+            self.data[todo] = ab_targets(self.images[todo], self.stride)
+            self.done[todo] = True
+        return self.data[idx]
 
 
 def _take(x: Any, idx: np.ndarray) -> Any:
@@ -603,9 +637,9 @@ class Trainer:
         row_of = {f: i for i, f in enumerate(train.files)}
         uni_idx = np.array([row_of[f] for f in train.unique_photos().files], np.int64)
         x_all = self._decoder_inputs(encoder, train, "train")
-        y_all = ab_targets(train.images)
-        labels = train.labels
         streamed = isinstance(x_all, list)  # cached features: flipped per batch
+        y_all = LazyTargets(train.images) if streamed else ab_targets(train.images)
+        labels = train.labels
         if s.flips and not streamed:
             (x_all,) = with_flips(x_all)
             (y_all,) = with_flips(y_all)
@@ -613,7 +647,8 @@ class Trainer:
             uni_idx = np.concatenate([uni_idx, uni_idx + len(train)])
         val_data = None
         if val is not None and len(val):
-            val_data = (self._decoder_inputs(encoder, val, "val"), ab_targets(val.images))
+            val_x = self._decoder_inputs(encoder, val, "val")
+            val_data = (val_x, LazyTargets(val.images) if streamed else ab_targets(val.images))
         model, decoder = self._decoder_model(encoder, head)
         started_from = self._start_weights(prefix, decoder, y_all)
         loss = self._loss(y_all, head)
