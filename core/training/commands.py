@@ -28,8 +28,7 @@ PRESETS = {
                      general_photos=1500, universal_epochs=2, category_epochs=2,
                      patience=1, lr=3e-4,
                      category_lr=2e-4, batch_size=32, mixed_precision=False,
-                     feature_crop=32, rebalance=0.5, min_photos=40, classifier_epochs=10,
-                     classifier_lr=1e-3),
+                     feature_crop=32, rebalance=0.5, min_photos=40),
     # Seconds: a smoke test of the whole pipeline.
     "tiny": dict(cache_features=True, flips=False, universal_epochs=1, category_epochs=1,
                  classifier_epochs=2, batch_size=8, min_photos=4, widths=(16, 16, 16, 16),
@@ -64,6 +63,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                    help="train on random windows of this side of the 64x64 feature grid")
     t.add_argument("--patience", type=int,
                    help="stop a stage after this many epochs without validation gain")
+    t.add_argument("--category-init", choices=("universal", "better"),
+                   help="start a category model from the universal, or from the better of it "
+                        "and --init-from's model for that category (on its val photos)")
     t.add_argument("--lr", type=float, help="universal decoder learning rate")
     t.add_argument("--category-lr", type=float)
     t.add_argument("--no-general", action="store_true",
@@ -200,7 +202,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.init_from is not None:
         settings.init_from = str(args.init_from)
     for name in ("rebalance", "feature_crop", "patience", "lr", "category_lr",
-                 "general_photos"):
+                 "general_photos", "category_init"):
         if getattr(args, name) is not None:
             setattr(settings, name, getattr(args, name))
     if args.no_general:

@@ -215,7 +215,8 @@ def stage_note(stage: dict[str, Any]) -> dict[str, Any]:
         note["epochs"] = len(stage["loss"])
         note["final_loss"] = round(float(stage["loss"][-1]), 4)
     if "val_loss" in stage:
-        note["val_loss"] = [round(float(v), 4) for v in stage["val_loss"]]
+        vals = [round(float(v), 4) for v in stage["val_loss"]]
+        note["val_loss"] = vals if len(vals) <= 5 else vals[-1]
     if "seconds" in stage:
         note["seconds"] = round(float(stage["seconds"]), 1)
     return note

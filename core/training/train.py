@@ -77,6 +77,9 @@ class TrainSettings:
     init_rebalance: float = 1.0  # the loss mix ``init_from``'s decoders were trained with
     feature_crop: int | None = None  # train on random crops of this side of the s4 grid
     patience: int | None = None  # epochs without val improvement before a stage stops
+    #: A category model starts from this run's universal ("universal"), or from the
+    #: better on its val photos of that and init_from's own model for it ("better").
+    category_init: str = "universal"
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -686,12 +689,41 @@ class Trainer:
                 if len(vm):
                     vd = (_take(val_data[0], vm), val_data[1][vm])
             decoder.set_weights(universal_weights)
+            start = f"{prefix}_{UNIVERSAL} of this run"
+            if (s.category_init == "better" and vd is not None and s.init_from
+                    and not (self.resume and (self.run / f"{prefix}_{cat}.keras").is_file())):
+                start = self._better_start(prefix, cat, model, decoder, universal_weights,
+                                           vd, y_all)
             _reset_optimizer(model, s.category_lr)
             self._fit_stage(f"{prefix}_{cat}", model, decoder, x_all, y_all, m,
-                            s.category_epochs, vd, head,
-                            started_from=f"{prefix}_{UNIVERSAL} of this run", rows=idx)
+                            s.category_epochs, vd, head, started_from=start, rows=idx)
             out[cat] = self.run / f"{prefix}_{cat}.keras"
         return out
+
+    def _better_start(self, prefix: str, cat: str, model, decoder, universal_weights: list,
+                      val, ab) -> str:
+        """Start a category model from whichever is better on its validation photos:
+        this run's universal decoder or ``init_from``'s own decoder for the category
+        (its output biases moved to this run's loss mix, as for the universal)."""
+        path = Path(self.s.init_from) / f"{prefix}_{cat}.keras"
+        if not path.is_file():
+            return f"{prefix}_{UNIVERSAL} of this run"
+        batches = feature_batches(val[0], val[1], self.s.batch_size, shuffle=False)
+        uni_loss = float(model.evaluate(batches, verbose=0))
+        old = keras().saving.load_model(path, compile=False)
+        decoder.set_weights(old.get_weights())
+        note = str(path)
+        if self.s.head == "bins" and self.s.rebalance != self.s.init_rebalance:
+            sample = ab[:: max(1, len(ab) // 500)].astype(np.float32)
+            reweight_logits(decoder, sample, self.s.init_rebalance, self.s.rebalance)
+            note += f", output biases moved to rebalance {self.s.rebalance}"
+        own_loss = float(model.evaluate(batches, verbose=0))
+        self.log(f"{prefix}_{cat}: validation loss {uni_loss:.4f} from the universal, "
+                 f"{own_loss:.4f} from {path}")
+        if own_loss < uni_loss:
+            return note
+        decoder.set_weights(universal_weights)
+        return f"{prefix}_{UNIVERSAL} of this run"
 
     def _fit_stage(self, name: str, model, decoder, x, y, n: int, epochs: int, val,
                    head: str, started_from: str | None = None,
