@@ -369,6 +369,16 @@ def mixed_rebalance_weights(ab_samples: np.ndarray, mix: float) -> np.ndarray:
     return ((1.0 - mix) + mix * w).astype(np.float32)
 
 
+def _as_label_sets(labels: np.ndarray) -> np.ndarray:
+    """(N, 21) bool label sets; plain class indices (N,) become one-hot sets."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        return labels.astype(bool)
+    sets = np.zeros((len(labels), len(CLASSIFIER_OUTPUTS)), bool)
+    sets[np.arange(len(labels)), labels.astype(int)] = True
+    return sets
+
+
 def label_set_errors(probs: np.ndarray, label_sets: np.ndarray) -> dict[str, float]:
     """Top-1 / top-3 error (a photo is right if any of its classes is in the top k),
     averaged per category as in the paper's Table I, and on general photos."""
@@ -500,7 +510,8 @@ class Trainer:
                          val: tuple[np.ndarray, np.ndarray] | None = None):
         """Batch norm, dropout, dense softmax on the frozen backbone's pooled features.
 
-        ``label_sets`` (N, 21) bool: a photo's classes (one row per photo). With
+        ``label_sets`` (N, 21) bool: a photo's classes (one row per photo; class
+        indices (N,) work too, one class each). With
         general photos among them the head gets a 21st output, "none of the
         categories" (``CLASSIFIER_OUTPUTS``); otherwise the 20 categories. The loss
         is -log of the probability summed over a photo's classes, so a photo
@@ -510,6 +521,9 @@ class Trainer:
         if self.resume and path.is_file():
             self.log("classifier: finished earlier, reloaded")
             return keras().saving.load_model(path, compile=False)
+        label_sets = _as_label_sets(label_sets)
+        if val is not None:
+            val = (val[0], _as_label_sets(val[1]))
         k = keras()
         ops = k.ops
         set_precision(False)
