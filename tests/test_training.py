@@ -418,7 +418,7 @@ def test_fine_tuning_with_general_photos_and_resume(source: Path, tmp_path: Path
     # Fine-tune from the first folder with a different loss mix, on feature windows.
     settings = TrainSettings(**{**tiny, "init_from": str(first), "rebalance": 0.0,
                                 "feature_crop": 8, "universal_epochs": 2, "patience": 1,
-                                "flips": True})
+                                "flips": True, "category_init": "better"})
     run2 = tmp_path / "run2"
     second = tmp_path / "second"
     run_training(tmp_path / "prep", run2, settings, out=second, stages=("classifier", "tinct"))
@@ -434,7 +434,12 @@ def test_fine_tuning_with_general_photos_and_resume(source: Path, tmp_path: Path
         assert uni["start_val_loss"] <= min(uni["val_loss"])
     entry = json.loads((second / "manifest.json").read_text())["colorizers"]["tinct"]
     assert entry["models"][UNIVERSAL]["training"]["started_from"] == uni["started_from"]
-    assert entry["models"]["dog"]["training"]["started_from"] == "tinct_universal of this run"
+    # Each category model started from the better (on its val photos) of the new universal
+    # and the first folder's own model for it, biases moved to the new loss mix.
+    assert "tinct_dog: validation loss" in log and f"from {first / 'tinct_dog.keras'}" in log
+    assert entry["models"]["dog"]["training"]["started_from"] in (
+        "tinct_universal of this run",
+        f"{first / 'tinct_dog.keras'}, output biases moved to rebalance 0.0")
     # The photos of the general pool count once and in the universal model only.
     from core.training.dataset import load_split
 

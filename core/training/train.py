@@ -58,7 +58,7 @@ class TrainSettings:
     disk_cache: bool = True  # cached features memory-mapped under the run (reused on resume)
     mixed_precision: bool = False  # bf16 on GPUs
     categories: tuple[str, ...] | None = None  # own models for these (None: all with data)
-    min_photos: int = 60  # a category needs this many training photos for its own model
+    min_photos: int = 40  # a category needs this many training photos (autumn has 59)
     paper: bool = False  # also train the paper's Fig. 3 network as a universal model
     paper_epochs: int = 20
     paper_steps: int | None = None  # paper schedule: 25 steps per epoch
