@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from core.backend import BACKENDS
 from core.categories import CATEGORIES
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_NO_MODELS = 0, 1, 2, 3
@@ -85,7 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GPUs per actor, e.g. 1 or 0.5 (default 0: CPU)")
     r.add_argument("--batch-size", type=_positive, default=8,
                    help="photos per encoder pass in an actor (default 8)")
+    c.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="litert: LiteRT on the CPU (no TensorFlow import); tf: Keras on "
+                   "TensorFlow (GPU); auto (default): TensorFlow where a GPU is present")
     c.set_defaults(func=cmd_colorize)
+
+    e = sub.add_parser("export-litert",
+                       help="export a models folder's Keras models to LiteRT (.tflite)")
+    e.add_argument("--models", type=Path, help="models folder (default: the shipped one)")
+    e.add_argument("--weights", choices=("float16", "float32"), default="float16",
+                   help="how the .tflite files store weights (float16: half the size)")
+    e.set_defaults(func=cmd_export_litert)
 
     from core.training import commands
 
@@ -219,7 +230,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         except HintsError as exc:
             return _usage(str(exc))
     try:
-        colorizer = Colorizer(args.models, architecture=args.architecture)
+        colorizer = Colorizer(args.models, architecture=args.architecture, backend=args.backend)
         _ = colorizer.info  # no models, or an unknown architecture: say so now
         missing = colorizer.store.missing_files(colorizer.architecture)
     except UnknownArchitectureError as exc:
@@ -302,6 +313,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     # Matched against the plan here: with --engine ray the pins are looked up in the workers.
     for key in hints.unused(t.input for t in plan.targets) if hints is not None else ():
         print(f"tinct: warning: {args.hints}: {key!r} matches no input photo", file=sys.stderr)
+    for note in colorizer.store.notes:
+        print(f"tinct: {note}", file=sys.stderr)
     for item in report.failed:
         if item.error != report.stopped:  # that one is told once, below
             print(f"failed: {item.error}", file=sys.stderr)
@@ -324,3 +337,23 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     if report.stopped and not report.disk_full:
         return EXIT_NO_MODELS
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
+
+
+def cmd_export_litert(args: argparse.Namespace) -> int:
+    """Write a .tflite beside every .keras of a models folder, list them, check parity."""
+    from core.litert import export_models
+    from core.store import ModelStoreError, models_dir_from_env
+
+    root = args.models or models_dir_from_env()
+    try:
+        parity = export_models(root, weights=args.weights,
+                               progress=lambda key: print(f"exporting {key}", file=sys.stderr))
+    except ModelStoreError as exc:
+        print(f"tinct: {exc}", file=sys.stderr)
+        return EXIT_NO_MODELS
+    worst = max(parity.items(), key=lambda kv: kv[1]["max_abs_diff"] / max(
+        kv[1]["max_abs_output"], 1e-12))
+    print(f"{len(parity)} models exported to {root} ({args.weights} weights); largest "
+          f"difference from Keras: {worst[1]['max_abs_diff']:.3g} of outputs up to "
+          f"{worst[1]['max_abs_output']:.3g} ({worst[0]})", file=sys.stderr)
+    return EXIT_OK

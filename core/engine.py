@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from core import lab
+from core.backend import Runner
 from core.categories import CATEGORIES, UNIVERSAL, validate
 from core.decoding import Decoding, decode
 from core.pins import Pin, build_guide, check_pins, pinned_ab
@@ -84,8 +85,10 @@ class Colorizer:
         architecture: str | None = None,
         temperature: float | None = None,
         decoding: Decoding | None = None,
+        backend: str | None = None,
     ):
         self._models_dir = models_dir
+        self._backend = backend  # 'litert' | 'tf' | 'auto' / None (core.backend.resolve_backend)
         self._store: ModelStore | None = None
         self._architecture = architecture
         self._temperature = temperature
@@ -97,7 +100,7 @@ class Colorizer:
     def store(self) -> ModelStore:
         """The model store (reads the manifest; raises ModelStoreError if none)."""
         if self._store is None:
-            self._store = ModelStore(self._models_dir)
+            self._store = ModelStore(self._models_dir, self._backend)
         return self._store
 
     @property
@@ -128,35 +131,45 @@ class Colorizer:
         return None if prior is None else np.asarray(prior, np.float32)
 
     @property
+    def backend(self) -> str:
+        """'litert' or 'tf': what the models run on (see ``store.notes`` for exceptions)."""
+        return self.store.backend
+
+    @property
     def device(self) -> str:
+        """Where the models run, for people: 'CPU (LiteRT)', 'GPU (...) (TensorFlow)'."""
+        if self.store.backend == "litert" and not self.store.notes:
+            return "CPU (LiteRT)"
         from core.backend import device_name
 
-        return device_name()
+        if self.store.backend == "litert":
+            return f"{device_name()} (LiteRT, some models on TensorFlow)"
+        return f"{device_name()} (TensorFlow)"
 
     def category_status(self) -> dict[str, str]:
         """Every category -> 'own model' | 'universal model' | 'no model yet'."""
         return self.store.category_status(self.architecture)
 
-    def load(self) -> None:
-        """Load every model now (the GUI does this in a worker at start-up)."""
+    def load(self, decoders: Sequence[str] = ()) -> None:
+        """Load and warm what the first photo needs (the GUI does this at start-up).
+
+        The encoder and classifier serve every photo; each decoder is loaded
+        the first time a photo's routing needs it (milliseconds on LiteRT), so
+        only the ``decoders`` named here are loaded now. A broken category
+        model among them is passed over (its photos use the universal model).
+        """
         from core.store import ModelFileError
 
         with self._lock:
-            self.store.encoder()
-            self.store.classifier()
-            usable = []
-            for name in self.store.colorizers(self.architecture):
+            size = self.store.input_size
+            analysis = self.analyze_batch([np.zeros((size, size), np.uint8)])[0]
+            for name in decoders:
                 try:
                     self.store.colorizer(name, self.architecture)
                 except ModelFileError as e:
                     if e.fatal or e.universal:
                         raise
-                    continue  # a broken category model: its photos use the universal one
-                usable.append(name)
-            size = self.store.input_size
-            # Build every graph now, so the first photo and category change are quick.
-            analysis = self.analyze_batch([np.zeros((size, size, 3), np.uint8)])[0]
-            for name in usable:
+                    continue
                 self._predict_ab(analysis, {name: 1.0})
 
     # -- analysis: one encoder pass ---------------------------------------
@@ -180,13 +193,11 @@ class Colorizer:
         batch = np.stack(grays)[..., None].astype(np.float32)
         with self._lock:
             feats = _predict(self.store.encoder(), batch)
-            if not isinstance(feats, list):
-                feats = [feats]
             classifier_input = self.store.manifest["classifier"].get("input", "features")
             if classifier_input == "features":
-                probs = _predict(self.store.classifier(), feats[-1])
+                probs = _predict(self.store.classifier(), feats[-1])[0]
             else:  # a full classifier network of its own (e.g. VGG19) on the gray photo
-                probs = _predict(self.store.classifier(), np.repeat(batch, 3, axis=-1))
+                probs = _predict(self.store.classifier(), np.repeat(batch, 3, axis=-1))[0]
         probs = np.asarray(probs, np.float64)
         t = float(self.store.manifest["classifier"].get("temperature", 1.0))
         if t != 1.0:  # calibrated on the validation split (core.training.calibrate)
@@ -351,9 +362,9 @@ class Colorizer:
             for name, w in weights.items():
                 model = self.store.colorizer(name, self.architecture)
                 if info.get("input", "features") == "features":
-                    out = _predict(model, analysis.features)
+                    out = _predict(model, analysis.features)[0]
                 else:  # the paper's network reads L itself
-                    out = _predict(model, lab.l_to_net(analysis.L_small)[None, ..., None])
+                    out = _predict(model, lab.l_to_net(analysis.L_small)[None, ..., None])[0]
                 out = np.asarray(out[0], np.float32)
                 if head == "bins":
                     out = _softmax(out)
@@ -422,9 +433,6 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
-def _predict(model: Any, inputs: Any) -> Any:
-    """Run a Keras model without the per-call overhead of ``model.predict``."""
-    out = model.predict_on_batch(inputs)
-    if isinstance(out, dict):
-        out = list(out.values())
-    return out
+def _predict(model: Runner, inputs: Any) -> list[np.ndarray]:
+    """Run one model (LiteRT or Keras, see core.backend): arrays in, list of arrays out."""
+    return model(inputs)

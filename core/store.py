@@ -4,19 +4,31 @@ The manifest is the one place that says which models exist, for which
 category, of which architecture, trained on what, and how good they are.
 Models are read from disk only when first used, once. A category without a
 trained colorizer falls back to the universal one, and the store says so.
+
+Each model has its Keras file (``file``: the source of truth, what training
+and the TensorFlow backend read) and, exported from it by :mod:`core.litert`,
+a LiteRT file (``tflite``) that the default CPU backend runs without
+importing TensorFlow at all. A model without a usable ``.tflite`` runs on
+TensorFlow, and the store says so (:attr:`ModelStore.notes`).
 """
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.backend import KerasRunner, LiteRTRunner, Runner, litert_available, resolve_backend
 from core.categories import CATEGORIES, UNIVERSAL
 from core.filesafe import atomic_json, atomic_path
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -61,6 +73,7 @@ class ModelEntry:
     architecture: str
     metrics: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    tflite: str | None = None  # the LiteRT export of ``file``, when there is one
 
 
 @dataclass(frozen=True)
@@ -83,10 +96,16 @@ class Route:
 
 
 class ModelStore:
-    """Reads the manifest eagerly (cheap) and the Keras models lazily."""
+    """Reads the manifest eagerly (cheap) and the models lazily, each as a Runner.
 
-    def __init__(self, root: str | Path | None = None):
+    ``backend``: 'litert', 'tf' or 'auto'/None (see :func:`core.backend.resolve_backend`).
+    """
+
+    def __init__(self, root: str | Path | None = None, backend: str | None = None):
         self.root = Path(root) if root is not None else models_dir_from_env()
+        self.backend = resolve_backend(backend)
+        #: What did not run on the requested backend, and why (shown once to the user).
+        self.notes: list[str] = []
         path = self.root / MANIFEST
         if not path.is_file():
             raise ModelStoreError(
@@ -146,8 +165,9 @@ class ModelStore:
         arch = info.get("architecture", architecture or self.default_architecture)
         out = {}
         for name, entry in info.get("models", {}).items():
-            extra = {k: v for k, v in entry.items() if k not in ("file", "metrics")}
-            out[name] = ModelEntry(name, entry["file"], arch, entry.get("metrics", {}), extra)
+            extra = {k: v for k, v in entry.items() if k not in ("file", "metrics", "tflite")}
+            out[name] = ModelEntry(name, entry["file"], arch, entry.get("metrics", {}), extra,
+                                   entry.get("tflite"))
         return out
 
     def has_model(self, category: str, architecture: str | None = None) -> bool:
@@ -177,49 +197,112 @@ class ModelStore:
         raise ModelStoreError(f"no colorizer for '{category}' and no universal model")
 
     # -- lazy model loading --------------------------------------------
-    def load(self, key: str, file: str) -> Any:
-        """Load ``file`` once (thread-safe) and keep it under ``key``."""
+    def load(self, key: str, file: str, tflite: str | None = None) -> Runner:
+        """Load one model once (thread-safe) as a Runner, and keep it under ``key``.
+
+        On the LiteRT backend the ``.tflite`` runs when it is there and the
+        runtime is installed; otherwise the Keras ``file`` runs on TensorFlow
+        and :attr:`notes` says why.
+        """
         with self._lock:
             if key in self._broken:
                 raise self._broken[key]
             if key not in self._cache:
-                path = self.root / file
-                if not path.is_file():
-                    self._broken[key] = ModelFileError(
-                        f"{path}: model file named in the manifest is missing", key)
-                    raise self._broken[key]
-                from core.backend import keras
-
-                try:
-                    self._cache[key] = keras().saving.load_model(path, compile=False)
-                except MemoryError:
-                    raise
-                except Exception as exc:  # Keras raises anything from a damaged zip
-                    self._broken[key] = ModelFileError(
-                        f"{path}: model file is damaged or truncated "
-                        f"({exc.__class__.__name__}: {str(exc)[:200]})", key)
-                    raise self._broken[key] from exc
+                runner = self._open(key, file, tflite)
+                runner.name = key.rsplit("/", 1)[-1]  # "encoder", "dog", ...
+                self._cache[key] = runner
             return self._cache[key]
 
+    def _usable_tflite(self, tflite: str | None) -> str | None:
+        """Why the LiteRT file of a model cannot run (None: it can)."""
+        if not tflite:
+            return "the manifest lists no .tflite for it"
+        if not (self.root / tflite).is_file():
+            return f"{self.root / tflite} is missing"
+        if not litert_available():
+            return "LiteRT is not installed (pip install ai-edge-litert)"
+        return None
+
+    def _open(self, key: str, file: str, tflite: str | None) -> Runner:
+        """The model as a Runner; a file that cannot be loaded is remembered as broken."""
+        if self.backend == "litert":
+            reason = self._usable_tflite(tflite)
+            if reason is None:
+                try:
+                    return LiteRTRunner(self.root / tflite)  # type: ignore[operator]
+                except MemoryError:
+                    raise
+                except Exception as exc:  # a damaged flatbuffer: the Keras file may still do
+                    reason = f"{self.root / tflite} cannot be loaded ({str(exc)[:200]})"
+            note = (f"{key}: {reason}; running it on TensorFlow "
+                    "(export with `python main.py export-litert`)")
+            self.notes.append(note)
+            log.warning("%s", note)
+        path = self.root / file
+        if not path.is_file():
+            self._broken[key] = ModelFileError(
+                f"{path}: model file named in the manifest is missing", key)
+            raise self._broken[key]
+        from core.backend import keras
+
+        try:
+            return KerasRunner(keras().saving.load_model(path, compile=False))
+        except MemoryError:
+            raise
+        except Exception as exc:  # Keras raises anything from a damaged zip
+            self._broken[key] = ModelFileError(
+                f"{path}: model file is damaged or truncated "
+                f"({exc.__class__.__name__}: {str(exc)[:200]})", key)
+            raise self._broken[key] from exc
+
     def missing_files(self, architecture: str | None = None) -> list[tuple[str, Path]]:
-        """(key, path) of every model file the manifest names that is not on disk."""
-        out = [(part, self.root / self.manifest[part]["file"])
-               for part in ("encoder", "classifier")]
+        """(key, path) of every model the manifest names that has no file to run.
+
+        On the LiteRT backend a model runs from its ``.tflite`` or, failing
+        that, its ``.keras``: it is missing only when neither is there.
+        """
         arch = architecture or self.default_architecture
-        out += [(f"colorizer/{arch}/{name}", self.root / e.file)
-                for name, e in self.colorizers(architecture).items()]
-        return [(k, p) for k, p in out if not p.is_file()]
+        parts = [(part, self.manifest[part]) for part in ("encoder", "classifier")]
+        parts += [(f"colorizer/{arch}/{name}", {"file": e.file, "tflite": e.tflite})
+                  for name, e in self.colorizers(architecture).items()]
+        out = []
+        for key, entry in parts:
+            path = self.root / entry["file"]
+            lite_ok = self.backend == "litert" and self._usable_tflite(entry.get("tflite")) is None
+            if not path.is_file() and not lite_ok:
+                out.append((key, path))
+        return out
 
-    def encoder(self):
-        return self.load("encoder", self.manifest["encoder"]["file"])
+        return KerasRunner(keras().saving.load_model(path, compile=False))
 
-    def classifier(self):
-        return self.load("classifier", self.manifest["classifier"]["file"])
+    def keras_model(self, key: str, file: str) -> Any:
+        """The Keras model itself (export, training tools), whatever the backend."""
+        path = self.root / file
+        if not path.is_file():
+            raise ModelStoreError(f"{path}: model file named in the manifest is missing")
+        from core.backend import keras
 
-    def colorizer(self, name: str, architecture: str | None = None):
+        return keras().saving.load_model(path, compile=False)
+
+    def encoder(self) -> Runner:
+        entry = self.manifest["encoder"]
+        return self.load("encoder", entry["file"], entry.get("tflite"))
+
+    def classifier(self) -> Runner:
+        entry = self.manifest["classifier"]
+        return self.load("classifier", entry["file"], entry.get("tflite"))
+
+    def colorizer(self, name: str, architecture: str | None = None) -> Runner:
         arch = architecture or self.default_architecture
         entry = self.colorizers(arch)[name]
-        return self.load(f"colorizer/{arch}/{name}", entry.file)
+        return self.load(f"colorizer/{arch}/{name}", entry.file, entry.tflite)
+
+    def model_entries(self) -> list[dict[str, Any]]:
+        """Every model entry of the manifest (encoder, classifier, colorizers), for export."""
+        entries = [self.manifest["encoder"], self.manifest["classifier"]]
+        for info in self.manifest.get("colorizers", {}).values():
+            entries.extend(info.get("models", {}).values())
+        return entries
 
 
 def write_manifest(root: str | Path, manifest: dict[str, Any]) -> Path:
@@ -235,13 +318,58 @@ def write_manifest(root: str | Path, manifest: dict[str, Any]) -> Path:
     return atomic_json(root / MANIFEST, manifest)
 
 
-def save_model(model: Any, root: str | Path, file: str) -> str:
-    """Save one Keras model atomically under ``root``; return its file name."""
+#: Weight arrays at least this big are stored as float16 by ``save_model(half=True)``:
+#: the kernels (nearly all the bytes); batch-norm statistics and biases stay float32.
+HALF_MIN_SIZE = 1024
+
+
+def save_model(model: Any, root: str | Path, file: str, half: bool = False) -> str:
+    """Save one Keras model atomically under ``root``; return its file name.
+
+    ``half``: store its big weight arrays as float16 (half the bytes; Keras
+    loads them back into float32 variables, so it computes as before, with
+    weights rounded to float16: see the model card for the measured effect).
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     with atomic_path(root / file) as tmp:
         model.save(tmp)
+        if half:
+            halve_keras_file(tmp)
     return file
+
+
+def halve_keras_file(path: str | Path) -> None:
+    """Rewrite a ``.keras`` file in place with its big float32 weights stored as float16."""
+    import h5py
+    import numpy as np
+
+    def copy(src: Any, dst: Any) -> None:
+        for k, v in src.attrs.items():
+            dst.attrs[k] = v
+        for name, item in src.items():
+            if isinstance(item, h5py.Group):
+                copy(item, dst.create_group(name))
+                continue
+            data = item[()]
+            if (isinstance(data, np.ndarray) and data.dtype == np.float32
+                    and data.size >= HALF_MIN_SIZE):
+                data = data.astype(np.float16)
+            out = dst.create_dataset(name, data=data)
+            for k, v in item.attrs.items():
+                out.attrs[k] = v
+
+    path = Path(path)
+    with atomic_path(path) as tmp, zipfile.ZipFile(path) as zin, \
+            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename.endswith(".weights.h5"):
+                buf = io.BytesIO()
+                with h5py.File(io.BytesIO(data), "r") as fin, h5py.File(buf, "w") as fout:
+                    copy(fin, fout)
+                data = buf.getvalue()
+            zout.writestr(info.filename, data)
 
 
 def save_model_set(

@@ -14,10 +14,11 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random model set: universal + every category that has data (tests/modelsets.py)."""
+    """A random model set: universal + every category that has data (tests/modelsets.py),
+    exported to LiteRT too, so the default backend runs it as it runs the shipped models."""
     from tests.modelsets import make_model_set
 
-    return make_model_set(tmp_path_factory.mktemp("models_full"))
+    return make_model_set(tmp_path_factory.mktemp("models_full"), litert=True)
 
 
 @pytest.fixture(scope="session")

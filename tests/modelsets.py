@@ -40,10 +40,13 @@ def tiny_encoder(size: int = SIZE):
 def make_model_set(
     root: Path, categories: tuple[str, ...] | None = None, head: str = "bins", seed: int = 0,
     none_output: bool = False,
+    litert: bool = False, weights: str = "float16",
 ) -> Path:
     """Write a random model set: universal + ``categories`` (default: all with data).
 
     ``none_output``: the classifier has the extra "none of the categories" output.
+    ``litert``: also export the ``.tflite`` files (as the training pipeline
+    does; ~1 s a model); without them the LiteRT backend falls back to TensorFlow.
     """
     k = keras()
     k.utils.set_random_seed(seed)
@@ -64,6 +67,10 @@ def make_model_set(
         encoder_info={"architecture": "tiny-random"},
         input_size=SIZE,
     )
+    if litert:
+        from core.litert import export_models
+
+        export_models(root, weights=weights)
     return root
 
 
