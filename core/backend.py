@@ -109,6 +109,17 @@ def resolve_backend(requested: str | None = None) -> str:
     return req
 
 
+def preload(backend: str | None = None) -> None:
+    """Import the runtime of ``backend`` now, in the calling thread.
+
+    Importing a C extension holds the GIL for its whole initialisation: the
+    app calls this before its window shows, so the model-loading worker does
+    not stall the GUI thread with it later.
+    """
+    if resolve_backend(backend) == "litert" and litert_available():
+        import ai_edge_litert.interpreter  # noqa: F401
+
+
 # ----------------------------------------------------------------- runners
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from core.backend import BACKEND_ENV, preload
 from gui import icons, theme
 from gui.main_window import MainWindow
 from gui.settings import APPLICATION, ORGANIZATION, Settings
@@ -24,6 +26,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tinct", description="Tinct: colorize photos.")
     parser.add_argument("paths", nargs="*", type=Path, help="photos or folders to open")
     parser.add_argument("--models", type=Path, help="models folder (default: the shipped one)")
+    parser.add_argument("--backend", choices=("auto", "litert", "tf"),
+                        help="litert: LiteRT on the CPU; tf: TensorFlow (GPU); default auto")
     parser.add_argument("--settings", type=Path, help=argparse.SUPPRESS)  # tests, screenshots
     return parser.parse_args(argv)
 
@@ -44,6 +48,8 @@ def application() -> QApplication:
 def build(argv: list[str]) -> tuple[QApplication, MainWindow, argparse.Namespace]:
     """Create the app and the window without showing it or loading any model."""
     args = parse_args(argv)
+    if args.backend:
+        os.environ[BACKEND_ENV] = args.backend
     app = application()
     settings = Settings(args.settings) if args.settings else Settings.from_env()
     window = MainWindow(settings, models_dir=args.models)
@@ -54,6 +60,7 @@ def run(argv: list[str]) -> int:
     """Show the window, then load the models and open ``argv``'s photos."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app, window, args = build(argv)
+    preload()  # the runtime's import holds the GIL: before the window, not while it shows
     window.show()
     QTimer.singleShot(0, window.start_models)  # after the first paint
     if args.paths:
