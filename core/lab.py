@@ -49,8 +49,13 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     Converted in bands of rows: the same numbers as ``rgb_to_lab(rgb)[..., 0]``
     (OpenCV converts row by row), without a full-size float RGB and Lab copy,
     and the result is a compact array rather than a view that keeps a whole
-    Lab image alive.
+    Lab image alive. An 8- or 16-bit photo whose channels are equal (a gray
+    scan: most inputs) is looked up in a table of the same numbers instead,
+    ~4x faster.
     """
+    L = _gray_luminance(rgb)
+    if L is not None:
+        return L
     h, w = rgb.shape[:2]
     rows = _band_rows(w)
     if h <= rows:
@@ -59,6 +64,42 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     for y in range(0, h, rows):
         L[y : y + rows] = rgb_to_lab(rgb[y : y + rows])[..., 0]
     return L
+
+
+def _gray_luminance(rgb: np.ndarray) -> np.ndarray | None:
+    """L by table lookup when ``rgb`` is 8/16-bit with three identical channels, else None.
+
+    Band by band: each band is split into planes (cache-sized), compared, and
+    looked up; a colour photo differs in its first band and costs ~nothing.
+    """
+    if rgb.dtype not in (np.uint8, np.uint16) or rgb.ndim != 3 or rgb.shape[2] != 3:
+        return None
+    h, w = rgb.shape[:2]
+    table = gray_luminance_table(8 * rgb.dtype.itemsize)
+    L = np.empty((h, w), np.float32)
+    rows = _band_rows(w)
+    for y in range(0, h, rows):
+        r, g, b = cv2.split(np.ascontiguousarray(rgb[y : y + rows]))
+        if not (np.array_equal(r, g) and np.array_equal(r, b)):
+            return None
+        if rgb.dtype == np.uint8:
+            cv2.LUT(r, table.reshape(1, 256), dst=L[y : y + rows])
+        else:
+            np.take(table, r, out=L[y : y + rows])
+    return L
+
+
+@lru_cache(maxsize=2)
+def gray_luminance_table(bits: int) -> np.ndarray:
+    """L (0..100, float32) of the gray sRGB value v = R = G = B, for every v of ``bits``.
+
+    Computed by the same conversion as :func:`rgb_to_lab`, so a lookup gives
+    bit-identical numbers.
+    """
+    dtype = np.uint8 if bits == 8 else np.uint16
+    values = np.arange(2**bits, dtype=np.int64).astype(dtype)
+    rgb = np.repeat(values[:, None, None], 3, axis=-1)  # (n, 1, 3)
+    return np.ascontiguousarray(rgb_to_lab(rgb)[:, 0, 0])
 
 
 def gray_rgb(L: np.ndarray) -> np.ndarray:

@@ -177,3 +177,17 @@ def test_strength_scales_chroma() -> None:
     double = lab.rgb_to_lab(lab.compose(L, ab, 2.0))[..., 1:]
     np.testing.assert_allclose(half.mean((0, 1)), [10.0, -7.5], atol=0.7)
     np.testing.assert_allclose(double.mean((0, 1)), [40.0, -30.0], atol=1.5)
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_gray_luminance_by_table_is_bit_identical(bits: int) -> None:
+    """A gray scan's L comes from a table: the very numbers of the full conversion."""
+    g = data.camera()
+    gray = np.repeat(g[..., None], 3, axis=-1)
+    if bits == 16:
+        gray = gray.astype(np.uint16) * 257 + 3
+    tall = np.concatenate([gray] * 3, axis=0)  # several bands of rows
+    np.testing.assert_array_equal(lab.luminance(tall), lab.rgb_to_lab(tall)[..., 0])
+    tinted = tall.copy()
+    tinted[-1, -1, 2] += 1  # one pixel of colour in the last band: the full conversion
+    np.testing.assert_array_equal(lab.luminance(tinted), lab.rgb_to_lab(tinted)[..., 0])
