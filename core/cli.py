@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--models", type=Path, help="models folder (default: the shipped one)")
     e.add_argument("--weights", choices=("float16", "float32"), default="float16",
                    help="how the .tflite files store weights (float16: half the size)")
+    e.add_argument("--half-keras", action="store_true",
+                   help="first store the .keras files' weights as float16 too (shipping)")
     e.set_defaults(func=cmd_export_litert)
 
     from core.training import commands
@@ -346,6 +348,11 @@ def cmd_export_litert(args: argparse.Namespace) -> int:
 
     root = args.models or models_dir_from_env()
     try:
+        if args.half_keras:
+            from core.store import ModelStore, halve_keras_file
+
+            for entry in ModelStore(root, backend="tf").model_entries():
+                halve_keras_file(root / entry["file"])
         parity = export_models(root, weights=args.weights,
                                progress=lambda key: print(f"exporting {key}", file=sys.stderr))
     except ModelStoreError as exc:

@@ -43,10 +43,9 @@ ARTIST = 0x013B  # EXIF tag written into the test JPEG
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.modelsets import make_model_set
-
-    return make_model_set(tmp_path_factory.mktemp("models"))
+def model_dir(models_dir: Path) -> Path:
+    """The suite's random model set, with its LiteRT exports: the app's default path."""
+    return models_dir
 
 
 @pytest.fixture(scope="session")
@@ -127,8 +126,10 @@ def _pixels(image: QImage) -> np.ndarray:
 # --------------------------------------------------------------------------- start-up
 
 
-def test_window_shows_before_tensorflow_is_imported(model_dir: Path, tmp_path: Path) -> None:
-    """The window is on screen first; TensorFlow arrives later, from the loading worker."""
+def test_window_shows_first_and_litert_never_imports_tensorflow(
+        model_dir: Path, tmp_path: Path) -> None:
+    """The window is on screen first, the models load after it, and on the LiteRT
+    path (models with .tflite files) neither TensorFlow nor Keras is ever imported."""
     script = textwrap.dedent(
         f"""
         import json, sys, time
@@ -149,7 +150,9 @@ def test_window_shows_before_tensorflow_is_imported(model_dir: Path, tmp_path: P
         print(json.dumps({{"shown": shown, "tf_at_show": tf_at_show,
                           "placeholder": placeholder,
                           "state": window.session.models_state.value,
-                          "tf_after": "tensorflow" in sys.modules}}))
+                          "tf_after": "tensorflow" in sys.modules,
+                          "keras_after": "keras" in sys.modules,
+                          "device": window.session.device}}))
         window.close()
         """
     )
@@ -163,13 +166,14 @@ def test_window_shows_before_tensorflow_is_imported(model_dir: Path, tmp_path: P
     assert facts["tf_at_show"] is False
     assert "Loading models" in facts["placeholder"]
     assert facts["state"] == "ready"
-    assert facts["tf_after"] is True
+    assert facts["tf_after"] is False and facts["keras_after"] is False
+    assert facts["device"] == "CPU (LiteRT)"
 
 
 def _env() -> dict[str, str]:
     import os
 
-    return {k: v for k, v in os.environ.items() if k != "TINCT_MODELS"}
+    return {k: v for k, v in os.environ.items() if k not in ("TINCT_MODELS", "TINCT_BACKEND")}
 
 
 def test_photos_dropped_while_models_load_wait_in_the_queue(qtbot, settings, colorizer, photo_dir):
