@@ -273,8 +273,6 @@ class ModelStore:
                 out.append((key, path))
         return out
 
-        return KerasRunner(keras().saving.load_model(path, compile=False))
-
     def keras_model(self, key: str, file: str) -> Any:
         """The Keras model itself (export, training tools), whatever the backend."""
         path = self.root / file
