@@ -11,10 +11,14 @@ photos: no Qt here, the GUI wraps this in a worker thread.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from core.engine import Colorizer
 from core.export import ExportOptions
@@ -22,11 +26,15 @@ from core.job import (
     ColorizeOptions,
     DiskFullError,
     ItemResult,
+    JobError,
     ModelError,
+    colorize_photo,
+    finish,
     item_for,
-    run_job,
+    read_input,
 )
-from core.outputs import OutputPlan, PassedOver, Target, is_photo_name, plan_outputs
+from core.outputs import DONE, OutputPlan, PassedOver, Target, is_photo_name, plan_outputs
+from core.photo import Photo
 
 __all__ = ["BatchProgress", "BatchReport", "ColorizeOptions", "ItemResult", "is_photo_file",
            "plan_batch", "run_batch"]
@@ -123,24 +131,244 @@ def run_batch(
         add(ItemResult(str(path), None, error=f"{path}: {reason}"))
     targets: list[Target] = plan.targets
     t0 = time.perf_counter()
-    for n, target in enumerate(targets):
-        if cancelled is not None and cancelled():
-            report.cancelled = True
-            report.not_started = len(targets) - n
-            break
-        if progress:
-            progress(BatchProgress(n, len(targets), str(target.input),
-                                   time.perf_counter() - t0, len(report.failed)))
-        try:
-            item = run_job(target, colorizer, options, export)
-        except (DiskFullError, ModelError) as e:
-            report.stopped = str(e)
-            report.disk_full = isinstance(e, DiskFullError)
-            report.not_started = len(targets) - n - 1
-            add(item_for(target, e, options))
-            break
-        add(item)
+    with _Pipeline(targets, colorizer, options, export) as pipe:
+        for n, read in enumerate(pipe.reads()):
+            for item in pipe.finished():
+                add(item)
+            if pipe.stopped is not None:  # the writer found the disk full
+                break
+            if cancelled is not None and cancelled():
+                report.cancelled = True
+                break
+            if progress:
+                progress(BatchProgress(n, len(targets), str(read.target.input),
+                                       time.perf_counter() - t0, len(report.failed)))
+            try:
+                pipe.colorize(read)
+            except ModelError as e:  # fatal: no photo can be coloured
+                pipe.stop(str(e), disk_full=False)
+                pipe.fail(read, e)
+                break
+        for item in pipe.close():
+            add(item)
+    if pipe.stopped is not None:
+        report.stopped, report.disk_full = pipe.stopped, pipe.disk_full
+    if report.cancelled or report.stopped is not None:
+        report.not_started = len(targets) - pipe.started
     if progress and not report.cancelled and report.stopped is None:
         progress(BatchProgress(len(targets), len(targets), "", time.perf_counter() - t0,
                                len(report.failed)))
     return report
+
+
+# --------------------------------------------------------------------------- overlapped
+
+
+#: Photos decoded ahead of the model, and results waiting for the writer: at
+#: most READ_AHEAD + WRITE_BEHIND + 3 photos are in memory at once (one being
+#: decoded, one coloured, one written).
+READ_AHEAD = 2
+WRITE_BEHIND = 1
+#: ...and at most this many pixels between read and written (a folder of huge
+#: scans stays bounded; one photo always passes, whatever its size).
+MAX_PIXELS_IN_FLIGHT = 30_000_000
+
+_END = object()
+
+
+@dataclass
+class _Read:
+    """One target after the reader: its photo or why it could not be read."""
+
+    target: Target
+    photo: Photo | None
+    error: JobError | None
+    t0: float
+    pixels: int
+
+
+class _Pipeline:
+    """Reading, colouring and writing a batch's photos at once, in three threads.
+
+    Like Real-ESRGAN's CLI: a reader thread decodes the next photos while the
+    model colours this one, and a writer thread encodes and writes the last
+    one (decoders, LiteRT and the encoders release the GIL). Bounded queues and
+    a pixel budget keep memory flat however long the batch. Items come back in
+    the targets' order (one writer, FIFO queues); :meth:`finished` hands them
+    to the calling thread, so every callback runs where it did before.
+    """
+
+    def __init__(self, targets: Sequence[Target], colorizer: Colorizer,
+                 options: ColorizeOptions, export: ExportOptions):
+        self.targets, self.colorizer = targets, colorizer
+        self.options, self.export = options, export
+        self.started = 0  # targets handed to colorize (or failed before it)
+        self.stopped: str | None = None
+        self.disk_full = False
+        self._halt = threading.Event()
+        self._pixels = 0
+        self._pixels_cv = threading.Condition()
+        self._reads: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        self._writes: queue.Queue = queue.Queue(maxsize=WRITE_BEHIND)
+        self._done: queue.Queue = queue.Queue()
+        self._errors: list[BaseException] = []
+        self._threads = [threading.Thread(target=self._guard, args=(self._read_all,),
+                                          name="tinct-batch-read", daemon=True),
+                         threading.Thread(target=self._guard, args=(self._write_all,),
+                                          name="tinct-batch-write", daemon=True)]
+
+    def __enter__(self) -> _Pipeline:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._halt.set()
+        self._shutdown()
+
+    # -- the calling thread ---------------------------------------------
+    def reads(self):
+        """The targets in order, read (or failed to read), as the reader gets them."""
+        while True:
+            read = self._reads.get()
+            if read is _END:
+                return
+            yield read
+
+    def colorize(self, read: _Read) -> None:
+        """Colour one read target and queue it for the writer (a fatal ModelError raises)."""
+        self.started += 1
+        result: Any = read.error
+        if read.target.state == DONE:
+            result = None
+        elif read.photo is not None:
+            try:
+                result = colorize_photo(self.colorizer, read.photo, self.options)
+            except ModelError as e:
+                if e.fatal:
+                    raise
+                result = e
+            except JobError as e:
+                result = e
+        self._put(self._writes, (read, result))
+
+    def fail(self, read: _Read, error: JobError) -> None:
+        self._put(self._writes, (read, error), force=True)
+
+    def stop(self, reason: str, disk_full: bool) -> None:
+        if self.stopped is None:
+            self.stopped, self.disk_full = reason, disk_full
+        self._halt.set()
+
+    def finished(self) -> list[ItemResult]:
+        """Items the writer has finished since the last call."""
+        if self._errors:
+            raise self._errors[0]
+        items = []
+        while True:
+            try:
+                items.append(self._done.get_nowait())
+            except queue.Empty:
+                return items
+
+    def close(self) -> list[ItemResult]:
+        """Let the writer finish what is queued; the items not yet handed out."""
+        self._put(self._writes, _END, force=True)
+        self._halt.set()
+        self._shutdown()
+        if self._errors:
+            raise self._errors[0]
+        return self.finished()
+
+    # -- the worker threads ---------------------------------------------
+    def _guard(self, body: Callable[[], None]) -> None:
+        try:
+            body()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
+            self._errors.append(e)
+            self._halt.set()
+
+    def _read_all(self) -> None:
+        try:
+            for target in self.targets:
+                if self._halt.is_set():
+                    break
+                t0 = time.perf_counter()
+                photo, error = None, None
+                if target.state != DONE:
+                    try:
+                        photo = read_input(target)
+                    except JobError as e:
+                        error = e
+                pixels = photo.rgb.shape[0] * photo.rgb.shape[1] if photo is not None else 0
+                if not self._take(pixels):
+                    break
+                if not self._put(self._reads, _Read(target, photo, error, t0, pixels)):
+                    break
+        finally:
+            self._put(self._reads, _END, force=True)
+
+    def _write_all(self) -> None:
+        while True:
+            job = self._writes.get()
+            if job is _END:
+                return
+            read, result = job
+            try:
+                self._done.put(self._write(read, result))
+            finally:
+                self._give(read.pixels)
+
+    def _write(self, read: _Read, result: Any) -> ItemResult:
+        target = read.target
+        if result is None:
+            return item_for(target, options=self.options)
+        if isinstance(result, BaseException):
+            item = item_for(target, result, self.options)
+        else:
+            try:
+                return finish(target, read.photo, result, self.options, self.export, read.t0)
+            except DiskFullError as e:
+                self.stop(str(e), disk_full=True)
+                item = item_for(target, e, self.options)
+            except JobError as e:
+                item = item_for(target, e, self.options)
+        item.seconds = round(time.perf_counter() - read.t0, 4)
+        return item
+
+    # -- plumbing --------------------------------------------------------
+    def _put(self, q: queue.Queue, item: Any, force: bool = False) -> bool:
+        """Put unless the pipeline halts first (``force``: always, waiting for room)."""
+        while True:
+            if self._halt.is_set() and not force:
+                return False
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                if force and q is self._reads and self._halt.is_set():
+                    # halted: nobody reads any more, make room for the end mark
+                    with contextlib.suppress(queue.Empty):
+                        dropped = q.get_nowait()
+                        if isinstance(dropped, _Read):
+                            self._give(dropped.pixels)
+
+    def _take(self, pixels: int) -> bool:
+        with self._pixels_cv:
+            while (self._pixels and self._pixels + pixels > MAX_PIXELS_IN_FLIGHT
+                   and not self._halt.is_set()):
+                self._pixels_cv.wait(0.05)
+            self._pixels += pixels
+            return not self._halt.is_set()
+
+    def _give(self, pixels: int) -> None:
+        with self._pixels_cv:
+            self._pixels -= pixels
+            self._pixels_cv.notify_all()
+
+    def _shutdown(self) -> None:
+        writer = self._threads[1]
+        if writer.is_alive():  # it stops at _END; make sure one is queued
+            self._put(self._writes, _END, force=True)
+        for t in self._threads:
+            t.join()

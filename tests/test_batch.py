@@ -323,3 +323,58 @@ def test_progress_and_cancel(format_zoo: Path, tiny_colorizer, tmp_path: Path) -
     # Resume finishes the rest without redoing the first two.
     rest = run_batch([src], tmp_path / "out2", tiny_colorizer)
     assert len(rest.skipped) == 2 and len(rest.written) == 2
+
+
+# --------------------------------------------------------------------------- overlapped batch
+
+
+def test_overlapped_batch_reads_ahead_keeps_order_and_bounds_memory(
+        tmp_path: Path, tiny_colorizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader decodes the next photo while this one is coloured; every photo comes
+    back once, in order; never more than the bounded number of photos in memory."""
+    import threading
+
+    from skimage import data
+
+    import core.batch as batch_mod
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rgb = np.ascontiguousarray(data.camera()[::8, ::8])
+    for i in range(12):
+        Image.fromarray(rgb).save(folder / f"p{i:02d}.png")
+    live, peak, lock = [0], [0], threading.Lock()
+    second_read = threading.Event()
+    real_read, real_colorize, real_finish = (batch_mod.read_input, batch_mod.colorize_photo,
+                                             batch_mod.finish)
+
+    def read(target):
+        photo = real_read(target)
+        with lock:
+            live[0] += 1
+            peak[0] = max(peak[0], live[0])
+        if target.input.name == "p01.png":
+            second_read.set()
+        return photo
+
+    def colorize(colorizer, photo, *a, **k):
+        if photo.path.name == "p00.png":  # the reader works while the model does
+            assert second_read.wait(30), "the next photo was not read during inference"
+        return real_colorize(colorizer, photo, *a, **k)
+
+    def finish(*a, **k):
+        item = real_finish(*a, **k)
+        with lock:
+            live[0] -= 1
+        return item
+
+    monkeypatch.setattr(batch_mod, "read_input", read)
+    monkeypatch.setattr(batch_mod, "colorize_photo", colorize)
+    monkeypatch.setattr(batch_mod, "finish", finish)
+    seen = []
+    report = run_batch([folder], tmp_path / "out", tiny_colorizer, on_item=seen.append)
+    names = [Path(i.input).name for i in report.items]
+    assert names == [f"p{i:02d}.png" for i in range(12)] and seen == report.items
+    assert len(report.written) == 12 and not report.failed
+    assert peak[0] <= batch_mod.READ_AHEAD + batch_mod.WRITE_BEHIND + 3
+    assert live[0] == 0

@@ -267,12 +267,12 @@ _SLOW_MAIN = """
 import sys, time
 sys.path.insert(0, {root!r})
 import core.batch
-real = core.batch.run_job
+real = core.batch.colorize_photo
 def slow(*a, **k):
     item = real(*a, **k)
     time.sleep(0.4)  # a photo takes a while: the signal lands mid-batch
     return item
-core.batch.run_job = slow
+core.batch.colorize_photo = slow
 from core.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -286,16 +286,16 @@ def test_sigterm_stops_after_the_photo_with_summary_and_report(
 
     files = _photos(format_zoo, tmp_path / "in", 5)
     out, rep = tmp_path / "out", tmp_path / "r.json"
-    real = core.batch.run_job
+    real = core.batch.colorize_photo
     seen = []
 
-    def run_job(*a, **k):
+    def colorize(*a, **k):
         seen.append(1)
         if len(seen) == 2:
             os.kill(os.getpid(), signal.SIGTERM)
         return real(*a, **k)
 
-    monkeypatch.setattr(core.batch, "run_job", run_job)
+    monkeypatch.setattr(core.batch, "colorize_photo", colorize)
     code, err = _run(capsys, "colorize", tmp_path / "in", "-o", out, "--models", models_dir,
                      "--report", rep)
     assert code == 143 and "stopped by SIGTERM: 3 not started" in err
@@ -313,12 +313,12 @@ _SLOW_MAIN = """
 import sys, time
 sys.path.insert(0, {root!r})
 import core.batch
-real = core.batch.run_job
+real = core.batch.colorize_photo
 def slow(*a, **k):
     item = real(*a, **k)
     time.sleep(0.3)  # a photo takes a while: Ctrl+C lands mid-batch
     return item
-core.batch.run_job = slow
+core.batch.colorize_photo = slow
 from core.cli import main
 sys.exit(main(sys.argv[1:]))
 """
