@@ -154,7 +154,7 @@ def run_batch(
     if pipe.stopped is not None:
         report.stopped, report.disk_full = pipe.stopped, pipe.disk_full
     if report.cancelled or report.stopped is not None:
-        report.not_started = len(targets) - pipe.started
+        report.not_started = len(targets) - pipe.started + pipe.unwritten
     if progress and not report.cancelled and report.stopped is None:
         progress(BatchProgress(len(targets), len(targets), "", time.perf_counter() - t0,
                                len(report.failed)))
@@ -203,6 +203,7 @@ class _Pipeline:
         self.targets, self.colorizer = targets, colorizer
         self.options, self.export = options, export
         self.started = 0  # targets handed to colorize (or failed before it)
+        self.unwritten = 0  # coloured, but the disk was full before their turn
         self.stopped: str | None = None
         self.disk_full = False
         self._halt = threading.Event()
@@ -250,7 +251,7 @@ class _Pipeline:
                 result = e
             except JobError as e:
                 result = e
-        self._put(self._writes, (read, result))
+        self._put(self._writes, (read, result), force=True)  # the writer takes all
 
     def fail(self, read: _Read, error: JobError) -> None:
         self._put(self._writes, (read, error), force=True)
@@ -315,6 +316,9 @@ class _Pipeline:
                 return
             read, result = job
             try:
+                if self.disk_full and not isinstance(result, BaseException):
+                    self.unwritten += 1  # not tried: counted as not started
+                    continue
                 self._done.put(self._write(read, result))
             finally:
                 self._give(read.pixels)

@@ -348,13 +348,17 @@ def cmd_export_litert(args: argparse.Namespace) -> int:
 
     root = args.models or models_dir_from_env()
     try:
-        if args.half_keras:
-            from core.store import ModelStore, halve_keras_file
+        def say(key: str) -> None:
+            print(f"exporting {key}", file=sys.stderr)
 
-            for entry in ModelStore(root, backend="tf").model_entries():
-                halve_keras_file(root / entry["file"])
-        parity = export_models(root, weights=args.weights,
-                               progress=lambda key: print(f"exporting {key}", file=sys.stderr))
+        if args.half_keras:
+            from core.litert import ship
+
+            if args.weights != "float16":
+                return _usage("--half-keras ships float16 weights: leave out --weights")
+            parity = ship(root, progress=say)
+        else:
+            parity = export_models(root, weights=args.weights, progress=say)
     except ModelStoreError as exc:
         print(f"tinct: {exc}", file=sys.stderr)
         return EXIT_NO_MODELS

@@ -126,3 +126,19 @@ def export_models(root: str | Path, weights: str = "float16", seed: int = 0,
     }
     write_manifest(root, manifest)
     return parity
+
+
+def ship(root: str | Path, progress: Any = None) -> dict[str, dict[str, float]]:
+    """Make a models folder ready to ship: its ``.keras`` weights stored as float16
+    (:func:`core.store.halve_keras_file`; idempotent) and every model exported to LiteRT
+    with float16 weights. Returns the parity numbers (as :func:`export_models`).
+
+    The training pipeline calls this on the folder it assembles; ``python main.py
+    export-litert --half-keras`` does the same on an existing folder.
+    """
+    from core.store import halve_keras_file
+
+    root = Path(root)
+    for entry in ModelStore(root, backend="tf").model_entries():
+        halve_keras_file(root / entry["file"])
+    return export_models(root, weights="float16", progress=progress)

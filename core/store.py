@@ -225,6 +225,7 @@ class ModelStore:
 
     def _open(self, key: str, file: str, tflite: str | None) -> Runner:
         """The model as a Runner; a file that cannot be loaded is remembered as broken."""
+        reason = None
         if self.backend == "litert":
             reason = self._usable_tflite(tflite)
             if reason is None:
@@ -234,10 +235,15 @@ class ModelStore:
                     raise
                 except Exception as exc:  # a damaged flatbuffer: the Keras file may still do
                     reason = f"{self.root / tflite} cannot be loaded ({str(exc)[:200]})"
+        runner = self._open_keras(key, file)
+        if reason is not None:
             note = (f"{key}: {reason}; running it on TensorFlow "
                     "(export with `python main.py export-litert`)")
             self.notes.append(note)
             log.warning("%s", note)
+        return runner
+
+    def _open_keras(self, key: str, file: str) -> Runner:
         path = self.root / file
         if not path.is_file():
             self._broken[key] = ModelFileError(

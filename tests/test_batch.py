@@ -315,10 +315,12 @@ def test_progress_and_cancel(format_zoo: Path, tiny_colorizer, tmp_path: Path) -
     assert seen[0].eta is None and seen[1].eta is not None and seen[-1].eta == 0
     assert items == report.items
 
-    done: list = []
+    # Cancelled once two photos were started: those two are finished (the batch
+    # overlaps reading, colouring and writing), no third is started.
+    started: list = []
     stopped = run_batch([src], tmp_path / "out2", tiny_colorizer,
-                        cancelled=lambda: len(done) >= 2, on_item=done.append)
-    assert stopped.cancelled and len(stopped.items) == 2
+                        cancelled=lambda: len(started) >= 2, progress=started.append)
+    assert stopped.cancelled and len(stopped.items) == 2 and stopped.not_started == 2
     assert len(_visible(tmp_path / "out2" / "in")) == 2
     # Resume finishes the rest without redoing the first two.
     rest = run_batch([src], tmp_path / "out2", tiny_colorizer)

@@ -111,17 +111,25 @@ def test_passed_over_entries_are_counted_in_summary_and_report(
 
 
 def _broken_models(models_dir: Path, tmp_path: Path, fault: str) -> Path:
+    """A copy of the models with one model broken: both of its files (.keras and the
+    LiteRT export beside it), so it is broken whichever backend runs it."""
     root = shutil.copytree(models_dir, tmp_path / f"models_{fault}")
+
+    def files(stem: str) -> list[Path]:
+        return [p for p in (root / f"{stem}.keras", root / f"{stem}.tflite") if p.exists()]
+
     if fault == "missing_category":
-        (root / "tinct_dog.keras").unlink()
+        for p in files("tinct_dog"):
+            p.unlink()
     elif fault == "truncated_category":
-        data = (root / "tinct_dog.keras").read_bytes()
-        (root / "tinct_dog.keras").write_bytes(data[: len(data) // 2])
+        for p in files("tinct_dog"):
+            p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
     elif fault == "missing_encoder":
-        (root / "encoder.keras").unlink()
+        for p in files("encoder"):
+            p.unlink()
     elif fault == "truncated_encoder":
-        data = (root / "encoder.keras").read_bytes()
-        (root / "encoder.keras").write_bytes(data[:1000])
+        for p in files("encoder"):
+            p.write_bytes(p.read_bytes()[:1000])
     elif fault == "manifest_list":
         (root / "manifest.json").write_text("[1, 2]")
     return root
