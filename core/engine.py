@@ -277,7 +277,7 @@ class Colorizer:
             raise ValueError(f"strength must be between 0 and 2, not {strength}")
         h, w = analysis.L.shape
         pins = check_pins(pins, w, h)
-        used, weights, notes = self.plan(analysis, category, routing)
+        used, weights, notes = self._plan_loaded(analysis, category, routing)
         if pins:
             guide = analysis.pin_guide
             if guide is None:
@@ -302,6 +302,24 @@ class Colorizer:
             seconds=time.perf_counter() - t0,
             pins=list(pins),
         )
+
+    def _plan_loaded(self, analysis: Analysis, category: str, routing: str
+                     ) -> tuple[str, dict[str, float], list[str]]:
+        """:meth:`plan`, with its decoders loaded (lazily, now): a category model that
+        cannot be loaded is marked broken by the store, and the photo planned again
+        (that category then routes to the universal model, and the notes say why)."""
+        from core.store import ModelFileError
+
+        while True:
+            used, weights, notes = self.plan(analysis, category, routing)
+            try:
+                for name in weights:
+                    self.store.colorizer(name, self.architecture)
+            except ModelFileError as e:
+                if e.fatal or e.universal:
+                    raise
+                continue
+            return used, weights, notes
 
     def render_with(
         self, analysis: Analysis, weights: dict[str, float], strength: float = 1.0
