@@ -315,8 +315,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     # Matched against the plan here: with --engine ray the pins are looked up in the workers.
     for key in hints.unused(t.input for t in plan.targets) if hints is not None else ():
         print(f"tinct: warning: {args.hints}: {key!r} matches no input photo", file=sys.stderr)
-    for note in colorizer.store.notes:
-        print(f"tinct: {note}", file=sys.stderr)
+    _print_backend_notes(colorizer.store.notes)
     for item in report.failed:
         if item.error != report.stopped:  # that one is told once, below
             print(f"failed: {item.error}", file=sys.stderr)
@@ -339,6 +338,16 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     if report.stopped and not report.disk_full:
         return EXIT_NO_MODELS
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
+
+
+def _print_backend_notes(notes: list[str]) -> None:
+    """What ran on TensorFlow instead of LiteRT: each model, or one line for many."""
+    if len(notes) <= 2:
+        for note in notes:
+            print(f"tinct: {note}", file=sys.stderr)
+        return
+    print(f"tinct: {len(notes)} models ran on TensorFlow, not LiteRT ({notes[0]}; ...): "
+          "export them with `python main.py export-litert`", file=sys.stderr)
 
 
 def cmd_export_litert(args: argparse.Namespace) -> int:
