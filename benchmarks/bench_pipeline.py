@@ -86,7 +86,7 @@ STAGES = [
     ("analyze", "= analyze (classify+encode)"),
     ("colorize", "colorize (decoders + decoding) = render - compose"),
     ("colorize_direct", "(colorize timed alone: _predict_ab)"),
-    ("compose", "compose (ab upsample + Lab->RGB)"),
+    ("compose", "compose (edge-aware ab upsample + Lab->RGB)"),
     ("render", "= render (colorize + compose)"),
     ("save_jpg", "save JPEG q92 (write_result)"),
     ("save_png", "save PNG (reference)"),
@@ -293,7 +293,6 @@ def stage_functions(colorizer: Any, path: Path, outputs: Outputs) -> dict[str, C
     predict = getattr(engine, "_predict", lambda m, x: m.predict_on_batch(x))  # older engines
     gray = lab.gray_rgb(cv2.resize(analysis.L, (size, size), interpolation=cv2.INTER_AREA))
     batch = gray[None, ..., None].astype(np.float32)
-    predict = getattr(engine, "_predict", predict)
     jpg = ExportOptions(fmt="jpg", quality=92, overwrite=True)
     png = ExportOptions(fmt="png", overwrite=True)
 
