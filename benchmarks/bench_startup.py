@@ -71,7 +71,7 @@ def app_child(models: str | None) -> dict:
     t_start = time.perf_counter()
     from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: I001
 
-    from gui.app import build
+    from gui.app import build, show
 
     argv = ["--models", models] if models else []
     app, window, _ = build(argv)
@@ -115,7 +115,7 @@ def app_child(models: str | None) -> dict:
     session.models_changed.connect(check_ready)
     clock.start()
     timer.start()
-    window.show()
+    show(window)  # as `python main.py` does
     QTimer.singleShot(300, start_idle)
     QTimer.singleShot(120_000, app.quit)
     app.exec()

@@ -150,6 +150,27 @@ class Colorizer:
         """Every category -> 'own model' | 'universal model' | 'no model yet'."""
         return self.store.category_status(self.architecture)
 
+    def prepare(self) -> None:
+        """On LiteRT, open the encoder and classifier now, in the calling thread.
+
+        Creating an interpreter holds the GIL for the ~50 ms XNNPACK takes to
+        pack the encoder's weights: the app calls this before its window shows,
+        so that loading after it never stalls the window. Nothing happens where
+        a model would need TensorFlow (seconds to import: the worker does it),
+        and a problem is left for :meth:`load` to report.
+        """
+        from core.store import ModelStoreError
+
+        try:
+            store = self.store
+            if store.backend != "litert":
+                return
+            for part in ("encoder", "classifier"):
+                if store.runs_on_litert(store.manifest[part]):
+                    getattr(store, part)()
+        except (ModelStoreError, KeyError, OSError, ValueError):
+            return
+
     def load(self, decoders: Sequence[str] = ()) -> None:
         """Load and warm what the first photo needs (the GUI does this at start-up).
 

@@ -223,6 +223,10 @@ class ModelStore:
             return "LiteRT is not installed (pip install ai-edge-litert)"
         return None
 
+    def runs_on_litert(self, entry: dict[str, Any]) -> bool:
+        """Whether a manifest entry's model would run on LiteRT (without loading it)."""
+        return self.backend == "litert" and self._usable_tflite(entry.get("tflite")) is None
+
     def _open(self, key: str, file: str, tflite: str | None) -> Runner:
         """The model as a Runner; a file that cannot be loaded is remembered as broken."""
         reason = None
