@@ -366,6 +366,33 @@ def bench_batch(colorizer: Any, folder: Path, workdir: Path, repeat: int) -> dic
             "photos_per_s": n / med, "s_per_photo": med / n}
 
 
+def bench_flat(colorizer: Any, folder: Path, workdir: Path, count: int) -> dict[str, Any]:
+    """RSS over a long batch: ``count`` photos (hard links to ``folder``'s files)."""
+    from core.batch import run_batch
+    from core.export import ExportOptions
+
+    src = sorted(folder.iterdir())
+    big = workdir / f"flat_{folder.name}"
+    big.mkdir()
+    for i in range(count):
+        os.link(src[i % len(src)], big / f"{i:05d}{src[i % len(src)].suffix}")
+    rss: list[float] = []
+    t0 = time.perf_counter()
+    report = run_batch([big], workdir / f"flat_out_{folder.name}", colorizer,
+                       export=ExportOptions(fmt="jpg", quality=92),
+                       on_item=lambda _: rss.append(_status_kib("VmRSS") / 1024))
+    dt = time.perf_counter() - t0
+    failed = [it.error for it in report.items if it.error]
+    if failed:
+        raise RuntimeError(f"batch failed: {failed[:3]}")
+    shutil.rmtree(workdir / f"flat_out_{folder.name}", ignore_errors=True)
+    tenth = max(1, len(rss) // 10)
+    return {"photos": len(rss), "seconds": dt, "photos_per_s": len(rss) / dt,
+            "rss_mib_first_tenth_max": max(rss[:tenth]),
+            "rss_mib_last_tenth_max": max(rss[-tenth:]), "rss_mib_max": max(rss),
+            "rss_mib_every_100": [round(x) for x in rss[::100]]}
+
+
 # --------------------------------------------------------------------------- memory
 
 _CHILD_FLAG = "--_memory-child"
@@ -548,6 +575,18 @@ def markdown(result: dict[str, Any]) -> str:
             f"{b['s_per_photo'] * 1000:.0f} ms per photo",
             "",
         ]
+    for key, label in (("flat", "1 MP"), ("flat12", "12 MP")):
+        f = result.get(key)
+        if f:
+            lines += [
+                f"## Memory over a long batch ({f['photos']} x {label}, run_batch, RSS)",
+                "",
+                f"- {f['photos_per_s']:.2f} photos/s; RSS max {f['rss_mib_max']:.0f} MiB; max "
+                f"in the first tenth {f['rss_mib_first_tenth_max']:.0f} MiB, in the last tenth "
+                f"{f['rss_mib_last_tenth_max']:.0f} MiB; every 100th photo: "
+                f"{f['rss_mib_every_100']}",
+                "",
+            ]
     mem = result.get("memory")
     if mem:
         lines += ["## Peak memory (fresh process per size; MiB)", ""]
@@ -581,6 +620,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-repeat", type=int, default=2, help="timed batch runs")
     ap.add_argument("--batch12-count", type=int, default=0, help="12 MP photos in a batch")
     ap.add_argument("--backend", choices=("litert", "tf"), default="litert")
+    ap.add_argument("--flat", type=int, default=0, metavar="N",
+                    help="RSS over a batch of N 1 MP photos (hard links)")
+    ap.add_argument("--flat12", type=int, default=0, metavar="N",
+                    help="RSS over a batch of N 12 MP photos (hard links)")
     ap.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory children")
     ap.add_argument("--profile", action="store_true",
@@ -637,6 +680,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.batch12_count > 0:
             print(f"12 MP batch of {args.batch12_count} ...", file=sys.stderr)
             result["batch12"] = bench_batch(colorizer, photos["batch12"], work, 1)
+        if args.flat:
+            print(f"RSS over {args.flat} 1 MP photos ...", file=sys.stderr)
+            result["flat"] = bench_flat(colorizer, photos["batch"], work, args.flat)
+        if args.flat12 and "batch12" in photos:
+            print(f"RSS over {args.flat12} 12 MP photos ...", file=sys.stderr)
+            result["flat12"] = bench_flat(colorizer, photos["batch12"], work, args.flat12)
         if args.profile:
             result["profile_12mp_e2e"] = profile_e2e(colorizer, photos["12 MP"], outputs)
         if not args.no_memory:
