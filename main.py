@@ -24,28 +24,37 @@ def cli_commands() -> set[str]:
     return set()
 
 
+#: Set when the CLI ran: the script then exits without interpreter teardown.
+_ran_cli = False
+
+
 def main() -> int:
+    global _ran_cli
     args = sys.argv[1:]
     # Imports build hundreds of thousands of long-lived objects; collecting while
     # they are made only walks them again and again. They are frozen out of later
     # collections once imported.
     gc.disable()
-    if args and args[0] in ("-h", "--help"):
-        from core.cli import main as cli_main
+    try:
+        if args and args[0] in ("-h", "--help"):
+            from core.cli import main as cli_main
 
-        print("App: python main.py [photos or folders...] [--models DIR]\n")
-        return cli_main(args)
-    if args and args[0] in cli_commands():
-        from core.cli import main as cli_main
+            print("App: python main.py [photos or folders...] [--models DIR]\n")
+            return cli_main(args)
+        if args and args[0] in cli_commands():
+            from core.cli import main as cli_main
+
+            gc.freeze()
+            gc.enable()
+            _ran_cli = True
+            return cli_main(args)
+        from gui.app import run
 
         gc.freeze()
         gc.enable()
-        exit_now(cli_main(args))  # the app instead exits normally: Qt saves its state
-    from gui.app import run
-
-    gc.freeze()
-    gc.enable()
-    return run(args[1:] if args and args[0] == "gui" else args)
+        return run(args[1:] if args and args[0] == "gui" else args)
+    finally:
+        gc.enable()
 
 
 def exit_now(code: int) -> None:
@@ -66,4 +75,7 @@ def exit_now(code: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if _ran_cli:  # the app instead exits normally: Qt saves its state
+        exit_now(code)
+    sys.exit(code)
