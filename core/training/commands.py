@@ -106,6 +106,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--general-dir", type=Path,
                    help="folder of general photos to sample when the prepared folder has no "
                         "general validation split")
+    c.add_argument("--decoding-only", action="store_true",
+                   help="keep the classifier temperature; fit the colour decoding only")
     c.set_defaults(func=cmd_calibrate)
 
     b = sub.add_parser("backbones", help="the paper's Table I for every available backbone")
@@ -223,14 +225,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from core.training.dataset import load_split
     from core.training.evaluate import load_general
 
-    val = load_split(args.prepared, "val")
     colour_val = load_split(args.prepared, "val", args.colour_photos)
+    val = colour_val if args.decoding_only else load_split(args.prepared, "val")
     general = load_general(args.prepared, None, args.general_dir)
     if len(general) > args.general_photos:  # spread over the whole set, not its first classes
         step = len(general) // args.general_photos
         general = general.subset(np.arange(0, len(general), step)[: args.general_photos])
     train = load_split(args.prepared, "train", 100)
-    result = calibrate(args.models, val, colour_val, general_val=general, train=train)
+    result = calibrate(args.models, val, colour_val, general_val=general, train=train,
+                       classifier=not args.decoding_only)
     print(json.dumps({k: v for k, v in result.items() if k != "scores"}))
     return 0
 

@@ -73,10 +73,6 @@ def _variants(c: Colorizer) -> dict[str, Variant]:
     return v
 
 
-def _extra_universal(c: Colorizer) -> Variant:
-    return lambda a, y, im: c.render_with(c.analyze(im), {UNIVERSAL: 1.0})
-
-
 def _extra_soft(c: Colorizer) -> Variant:
     return lambda a, y, im: c.colorize(im).rgb
 
@@ -179,8 +175,7 @@ def evaluate(
         before._store = c.store
         variants["soft routing, plain decoding"] = _variants(before)["soft routing"]
     extras = {name: Colorizer(path) for name, path in (extra_models or {}).items()}
-    for name, ec in extras.items():
-        variants[f"{name} (universal)"] = _extra_universal(ec)
+    for name, ec in extras.items():  # another models folder: its product, as shipped
         variants[f"{name} (soft routing)"] = _extra_soft(ec)
     judge = judge or ImageNetJudge()
     verdicts = Verdicts(judge, cache_dir / f"verdicts-{judge.name}.json" if cache_dir else None)
