@@ -138,7 +138,7 @@ def pick_decoding(results: list[tuple[Decoding, dict[str, dict[str, float]]]],
 
 def fit_decoding(colorizer: Colorizer, sets: dict[str, Split], prior: np.ndarray | None,
                  candidates: list[Decoding] | None = None,
-                 log: Callable[[str], None] = print) -> tuple[Decoding, list[dict[str, Any]]]:
+                 log: Callable[[str], None] = print) -> tuple[Decoding, dict[str, Any]]:
     """Score every candidate decoding on every validation set; the pick and the evidence."""
     cached = {name: cache_distributions(colorizer, s) for name, s in sets.items() if len(s)}
 
@@ -160,8 +160,8 @@ def fit_decoding(colorizer: Colorizer, sets: dict[str, Split], prior: np.ndarray
             f"neutral {s['neutral_chroma']:.1f}, blotch {s['blotch']:.2f}"
             for n, s in per_set.items()))
     best = pick_decoding(results, gray)
-    evidence = [{"decoding": d.to_manifest(), "scores": s} for d, s in results]
-    evidence.append({"gray_psnr": gray})
+    evidence = {"gray_psnr": gray,
+                "candidates": [{"decoding": d.to_manifest(), "scores": s} for d, s in results]}
     return best, evidence
 
 
@@ -233,8 +233,7 @@ def calibrate(models_dir: str | Path | None, val: Split, colour_val: Split,
         info["calibration"] = {"photos": {n: len(s) for n, s in sets.items()},
                                "targets": {"neutral_chroma": NEUTRAL_TARGET,
                                            "colourfulness_ratio": RATIO_TARGET},
-                               "plain": plain.to_manifest(),
-                               "candidates": evidence}
+                               "plain": plain.to_manifest(), **evidence}
         result.update(colour_temperature=best.temperature, decoding=best.to_manifest())
     write_manifest(c.store.root, manifest)
     return result
