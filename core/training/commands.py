@@ -219,18 +219,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from core.training.calibrate import calibrate
     from core.training.dataset import load_split
     from core.training.evaluate import load_general
 
     colour_val = load_split(args.prepared, "val", args.colour_photos)
     val = colour_val if args.decoding_only else load_split(args.prepared, "val")
-    general = load_general(args.prepared, None, args.general_dir)
-    if len(general) > args.general_photos:  # spread over the whole set, not its first classes
-        step = len(general) // args.general_photos
-        general = general.subset(np.arange(0, len(general), step)[: args.general_photos])
+    general = load_general(args.prepared, args.general_photos, args.general_dir)
     train = load_split(args.prepared, "train", 100)
     result = calibrate(args.models, val, colour_val, general_val=general, train=train,
                        classifier=not args.decoding_only)

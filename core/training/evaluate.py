@@ -113,8 +113,8 @@ def load_general(prepared: str | Path | None, limit: int | None = None,
     if index is not None and index.is_file() and any(r.category == GENERAL
                                                      for r in read_index(prepared)):
         found = load_split(prepared, split, pool=GENERAL)
-        if limit is not None:
-            found = found.subset(np.arange(min(limit, len(found))))
+        if limit is not None and limit < len(found):  # spread over every scene class
+            found = found.subset(np.linspace(0, len(found) - 1, limit).round().astype(int))
         found.source = f"the prepared general {split} split"  # type: ignore[attr-defined]
         return found
     files: list[Path] = []
