@@ -53,17 +53,18 @@ NEUTRAL_TARGET = 8.0
 RATIO_TARGET = 0.75
 #: The decodings tried: (prior, temperature, consensus radius, neutral coring), all with
 #: edge-aware upsampling; around what a wider search on the shipped models' validation
-#: photos found (docs/results.md). Confidence muting (``mute``) traded colourfulness
+#: photos found, and gentler ones for decoders trained with less rebalancing (whose
+#: colour is already less tinted). Confidence muting (``mute``) traded colourfulness
 #: for neutrality worse than prior + coring there, so it is not searched.
 DECODING_GRID: tuple[tuple[float, float, int, float], ...] = (
     (0.0, 1.0, 0, 0.0),
-    (0.05, 0.3, 2, 9.0),
+    (0.0, 1.0, 2, 4.0),
+    (0.0, 0.6, 2, 5.0),
+    (0.0, 0.5, 3, 6.0),
+    (0.05, 0.6, 2, 4.0),
     (0.1, 0.3, 2, 8.0),
-    (0.1, 0.3, 4, 8.0),
     (0.15, 0.3, 3, 6.0),
-    (0.15, 0.25, 4, 7.0),
     (0.2, 0.25, 2, 7.0),
-    (0.2, 0.38, 2, 7.0),
 )
 
 
