@@ -141,13 +141,6 @@ def colour_prior(ab_samples: np.ndarray, sigma: float = 5.0) -> np.ndarray:
     takes the rebalancing back out.
     """
     bins = lab.ab_bins()
-    ab = np.asarray(ab_samples, np.float32).reshape(-1, 2)
-    nearest = np.argmin(((ab[:, None, :] - bins[None]) ** 2).sum(-1), axis=1)
-    prior = np.bincount(nearest, minlength=len(bins)).astype(np.float64)
-    prior /= max(prior.sum(), 1.0)
-    d2 = ((bins[:, None, :] - bins[None, :, :]) ** 2).sum(-1)
-    smooth = np.exp(-d2 / (2 * sigma * sigma))
-    smooth /= smooth.sum(axis=1, keepdims=True)
-    prior = smooth @ prior
+    prior = lab.smoothed_ab_prior(ab_samples, sigma)
     lam = 0.5  # the rebalancing's mix with the uniform distribution
     return ((1 - lam) * prior + lam / len(bins)).astype(np.float32)

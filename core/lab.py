@@ -220,3 +220,19 @@ def annealed_mean(probs: np.ndarray, temperature: float = DEFAULT_TEMPERATURE) -
     q = np.exp(logp)
     q /= q.sum(axis=-1, keepdims=True)
     return (q @ ab_bins().astype(np.float64)).astype(np.float32)
+
+
+def smoothed_ab_prior(ab_samples: np.ndarray, sigma: float = 5.0) -> np.ndarray:
+    """Frequencies (Q,) of the ab bins in ``ab_samples``, smoothed by a Gaussian of ``sigma``.
+
+    Zhang et al.'s colour prior: what training rebalances by and decoding divides back out.
+    """
+    bins = ab_bins()
+    ab = np.asarray(ab_samples, np.float32).reshape(-1, 2)
+    nearest = np.argmin(((ab[:, None, :] - bins[None]) ** 2).sum(-1), axis=1)
+    prior = np.bincount(nearest, minlength=len(bins)).astype(np.float64)
+    prior /= max(prior.sum(), 1.0)
+    d2 = ((bins[:, None, :] - bins[None, :, :]) ** 2).sum(-1)
+    smooth = np.exp(-d2 / (2 * sigma * sigma))
+    smooth /= smooth.sum(axis=1, keepdims=True)
+    return smooth @ prior

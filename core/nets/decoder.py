@@ -100,14 +100,7 @@ def class_rebalance_weights(
 ) -> np.ndarray:
     """Per-bin weights ~ 1 / ((1-lam) * smoothed prior + lam / Q), mean 1 under the prior."""
     bins = lab.ab_bins()
-    ab = np.asarray(ab_samples, np.float32).reshape(-1, 2)
-    nearest = np.argmin(((ab[:, None, :] - bins[None]) ** 2).sum(-1), axis=1)
-    prior = np.bincount(nearest, minlength=len(bins)).astype(np.float64)
-    prior /= max(prior.sum(), 1.0)
-    d2 = ((bins[:, None, :] - bins[None, :, :]) ** 2).sum(-1)
-    smooth = np.exp(-d2 / (2 * sigma * sigma))
-    smooth /= smooth.sum(axis=1, keepdims=True)
-    prior = smooth @ prior
+    prior = lab.smoothed_ab_prior(ab_samples, sigma)
     w = 1.0 / ((1 - lam) * prior + lam / len(bins))
     w /= (prior * w).sum()
     return w.astype(np.float32)
