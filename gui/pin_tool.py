@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.pins import Pin
+from gui.panels import section
 
 #: A click this close (widget pixels) to a marker grabs that pin instead of adding one.
 GRAB_RADIUS = 10.0
@@ -237,10 +238,12 @@ class PinPanel(QWidget):
     def __init__(self, tool: PinTool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tool = tool
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        box, layout = section("Colour pins")  # titled and spaced like the panel's other blocks
+        outer.addWidget(box)
         top = QHBoxLayout()
-        self.toggle = QPushButton("Colour pins")
+        self.toggle = QPushButton("Place pins")
         self.toggle.setCheckable(True)
         self.toggle.setToolTip("Click the photo to pin a colour there; drag a pin to move it, "
                                "right-click or Delete to remove it")
@@ -254,7 +257,7 @@ class PinPanel(QWidget):
         self.eyedropper.setCheckable(True)
         self.eyedropper.setToolTip("Take the colour from the current result: click the photo")
         self.eyedropper.toggled.connect(self._set_picking)
-        top.addWidget(self.toggle)
+        top.addWidget(self.toggle, 1)
         top.addWidget(self.swatch)
         top.addWidget(self.eyedropper)
         layout.addLayout(top)
