@@ -225,7 +225,8 @@ def speed(c: Colorizer, repeat: int = 5) -> dict[str, dict[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--prepared", type=Path, default=Path("data/prepared"))
-    ap.add_argument("--general-dir", type=Path, default=Path("/work/shared/photos/general"))
+    ap.add_argument("--general-dir", type=Path,  # the photo set beside the checkout
+                    default=Path(__file__).resolve().parents[2] / "shared/photos/general")
     ap.add_argument("--per-category", type=int, default=20, help="test photos per category")
     ap.add_argument("--general", type=int, default=200, help="general validation photos")
     ap.add_argument("--models", type=Path)
