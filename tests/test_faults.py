@@ -21,20 +21,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import cli, filesafe
+from core import filesafe
 from core.batch import ColorizeOptions, run_batch
 from core.engine import Colorizer
 from core.filesafe import is_temp_file
+from tests.test_cli import _run
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _run(capsys, *args: str | Path) -> tuple[int, str]:
-    try:
-        code = cli.main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code
-    return code, capsys.readouterr().err
 
 
 def _photos(zoo: Path, folder: Path, n: int, name: str = "p{i}.png") -> list[Path]:
