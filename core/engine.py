@@ -24,7 +24,7 @@ from core import lab
 from core.backend import Runner
 from core.categories import CATEGORIES, UNIVERSAL, validate
 from core.decoding import Decoding, decode
-from core.pins import Pin, build_guide, check_pins, pinned_ab
+from core.pins import Pin, build_guide, check_pins, pin_offset
 from core.store import ModelStore
 from core.upsampling import upsample_ab
 
@@ -307,7 +307,8 @@ class Colorizer:
             key = tuple(sorted(weights.items()))
             if guide.auto_key != key:
                 guide.auto_key, guide.auto_ab = key, self._predict_ab(analysis, weights)
-            rgb = self.compose(analysis, pinned_ab(guide, guide.auto_ab, strength, pins))
+                guide.auto_up = None  # compose_pinned upsamples the new colour once
+            rgb = self.compose_pinned(analysis, guide, strength, pins)
         else:
             rgb = self.compose(analysis, self._predict_ab(analysis, weights), strength)
         order = sorted(weights, key=weights.__getitem__, reverse=True)
@@ -350,9 +351,28 @@ class Colorizer:
 
     def compose(self, analysis: Analysis, ab: np.ndarray, strength: float = 1.0) -> np.ndarray:
         """Model-size ab onto the photo's full-resolution L: edges of L stop the colour."""
+        return lab.compose(analysis.L, self._upsample(analysis, ab), strength)
+
+    def compose_pinned(self, analysis: Analysis, guide: Any, strength: float,
+                       pins: Sequence[Pin], **settings: Any) -> np.ndarray:
+        """RGB of ``guide.auto_ab`` at ``strength`` with ``pins`` spread in (``settings``:
+        core.pins.propagate's, for the benchmark's sweep).
+
+        The automatic colour is upsampled exactly as without pins (cached on the guide)
+        and the pins' offset upsampled on its own and added: where no pin reaches, the
+        result is the automatic one.
+        """
+        if guide.auto_up is None:
+            guide.auto_up = self._upsample(analysis, guide.auto_ab)
+        offset = pin_offset(guide, guide.auto_ab, strength, pins, **settings)
+        ab = guide.auto_up * np.float32(strength) + self._upsample(analysis, offset)
+        return lab.compose(analysis.L, ab)
+
+    def _upsample(self, analysis: Analysis, ab: np.ndarray) -> np.ndarray:
+        """ab at any resolution -> the colour map of the photo (edge-aware, decoding's
+        settings): what compose and the pins' offset both go through."""
         d = self.decoding
-        ab = upsample_ab(analysis.L, ab, d.upsample_radius, d.upsample_eps)
-        return lab.compose(analysis.L, ab, strength)
+        return upsample_ab(analysis.L, ab, d.upsample_radius, d.upsample_eps)
 
     def colorize(
         self,

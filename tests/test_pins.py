@@ -81,6 +81,24 @@ def test_no_pins_leave_the_automatic_colour() -> None:
     np.testing.assert_array_equal(propagate(g, [], auto), auto)
 
 
+def test_a_gradual_boundary_stops_a_pin_too() -> None:
+    # Light, then a 50 px ramp down to dark: no step the smoother stops at (1 L unit a
+    # pixel), yet the dark side is another surface. The range term keeps the pin off it.
+    L = np.full((100, 320), 80.0, np.float32)
+    L[:, 150:200] = np.linspace(80, 30, 50)[None]
+    L[:, 200:] = 30.0
+    g = build_guide(L)
+    pin = [Pin(140, 50, RED)]
+    chroma = {}
+    for l_range in (0.0, pins.L_RANGE):
+        ab = propagate(g, pin, _zero_auto(g), l_range=l_range)
+        chroma[l_range] = np.hypot(ab[50, :, 0], ab[50, :, 1])
+    full = np.hypot(*_ab(RED))
+    assert chroma[pins.L_RANGE][140] == pytest.approx(full, abs=0.5)  # its own colour
+    assert chroma[0.0][215] > 0.3 * full  # the smoother alone spills past the ramp
+    assert chroma[pins.L_RANGE][215:].max() < 0.01 * full  # with the range term: not
+
+
 def test_offset_mode_keeps_the_automatic_variation() -> None:
     L = np.full((100, 100), 50.0, np.float32)
     g = build_guide(L)
@@ -182,6 +200,24 @@ def test_render_with_a_pin_keeps_L_and_its_region(cz, steps: np.ndarray, strengt
     np.testing.assert_allclose(got[45, 20, 1:], want, atol=3.0)  # the pin's colour there
     # The dark half, beyond the step (and the upsampling's one grid pixel), is untouched.
     np.testing.assert_allclose(res.rgb[:, 84:], plain[:, 84:], atol=2e-3)
+
+
+def test_far_from_a_pin_the_render_is_the_automatic_one(cz) -> None:
+    # A framed light square in a textured dark surround, under an automatic colour that
+    # varies everywhere: beyond the frame the pinned render must be the automatic result
+    # itself (the same upsampling of the same ab), not a copy resampled onto the grid.
+    rng = np.random.default_rng(3)
+    g = rng.integers(20, 60, (120, 200)).astype(np.uint8)
+    g[30:60, 30:70] = 200
+    a = cz.analyze(np.repeat(g[..., None], 3, axis=-1))
+    guide = build_guide(a.L)
+    guide.auto_ab = rng.normal(0, 25, (64, 64, 2)).astype(np.float32)
+    for strength in (1.0, 0.6):
+        plain = cz.compose(a, guide.auto_ab, strength)
+        res = cz.compose_pinned(a, guide, strength, [Pin(50, 45, (60, 90, 160))])
+        assert np.abs(res[30:60, 30:70] - plain[30:60, 30:70]).max() > 0.05  # the pin acts
+        np.testing.assert_allclose(res[:, 110:], plain[:, 110:], atol=1e-5)
+        np.testing.assert_allclose(res[80:], plain[80:], atol=1e-5)
 
 
 def test_render_refuses_a_pin_outside_the_photo(cz, steps: np.ndarray) -> None:
