@@ -4,13 +4,16 @@ Quality (ideepcolor's protocol, Zhang et al. 2017): for each photo, N pins
 (N = 1, 5, 10, 20) at random points, each the real photo's mean colour in a
 5x5 patch (its mean L and ab, as the colour a user would pick); PSNR and ab
 error against the real photo, beside the automatic result. With 1 pin, also
-the ab error far from it (more than a quarter of the photo's side away), to
-check that a pin leaves the rest of the photo alone.
+what it did outside its true region -- the connected area around it whose
+*real* ab stays close to the pin's (``true_region``) -- per photo: the change
+of the ab error there (mean, and the worst 32 px tile), to check that a pin
+leaves the rest of the photo alone.
 
-Photos: the category test split of a prepared folder (``prepare``) and the
-general validation set: rows ``category == general, split == val`` of the same
-index when it has them, else a deterministic subset of the general photo
-folder (every k-th file, sorted).
+Photos: the evaluation's own sets, through its loaders
+(``core.training.dataset.load_split`` and ``core.training.evaluate.load_general``):
+the category test split of a prepared folder (``prepare``) and the general
+validation set (the prepared general val pool, spread evenly, else the
+evaluation's subset of ``--general-dir``).
 
 Speed: ``Colorizer.render(pins=...)`` with a cached analysis on a 2 MP and a
 12 MP photo: the first pin (builds the propagation grid) and a dragged pin.
@@ -38,7 +41,14 @@ from core.training.metrics import ab_mse, psnr  # noqa: E402
 
 COUNTS = (1, 5, 10, 20)
 PATCH = 2  # half side of the sampled patch: 5x5
-FAR = 0.25  # "far from the pin": more than this fraction of the longer side away
+#: A pin's true region (``true_region``): real ab within this of the pin's (Lab units) ...
+REGION_TOL = 10.0
+#: ... grown by this many pixels (its blurred boundary).
+REGION_MARGIN = 2
+#: Tile side for the worst local change outside the region (the photos are 256 px).
+BLOCK = 32
+#: A pixel outside the region made worse by more than this (ab units^2, 5 units) leaked.
+LEAK = 25.0
 
 
 def simulated_pins(truth: np.ndarray, n: int, rng: np.random.Generator) -> list[pins.Pin]:
@@ -55,50 +65,75 @@ def simulated_pins(truth: np.ndarray, n: int, rng: np.random.Generator) -> list[
     return out
 
 
-def far_mask(shape: tuple[int, int], pin: pins.Pin) -> np.ndarray:
-    h, w = shape
-    yy, xx = np.mgrid[:h, :w]
-    return np.hypot(xx - pin.x, yy - pin.y) > FAR * max(h, w)
+def true_region(truth_lab: np.ndarray, pin: pins.Pin, tol: float = REGION_TOL,
+                margin: int = REGION_MARGIN) -> np.ndarray:
+    """The pin's region in the *real* photo: what it is right to recolour.
+
+    A pin only sets ab, so its region is where the real ab stays within ``tol``
+    of the pin's (Lab units), connected (4-neighbours) to the pin's 5x5 patch:
+    its object, not other things of a similar colour elsewhere. ``margin``
+    pixels around it are counted in too (its boundary is a blurred edge, and the
+    patch mean itself may straddle one), so "outside" is clearly another colour.
+    """
+    import cv2
+
+    h, w = truth_lab.shape[:2]
+    target = pins.pin_ab([pin])[0]
+    close = np.linalg.norm(truth_lab[..., 1:] - target, axis=-1) <= tol
+    x, y = int(pin.x), int(pin.y)
+    close[max(0, y - PATCH) : y + PATCH + 1, max(0, x - PATCH) : x + PATCH + 1] = True
+    _, labels = cv2.connectedComponents(close.astype(np.uint8), connectivity=4)
+    region = labels == labels[y, x]
+    if margin:
+        k = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
+        region = cv2.dilate(region.astype(np.uint8), k).astype(bool)
+    return region
 
 
-def _ab_err(rgb: np.ndarray, truth_ab: np.ndarray, mask: np.ndarray | None = None) -> float:
-    d = ((lab.rgb_to_lab(rgb)[..., 1:] - truth_ab) ** 2).sum(-1)
-    return float(d[mask].mean() if mask is not None else d.mean())
+def _ab_sq(rgb: np.ndarray, truth_ab: np.ndarray) -> np.ndarray:
+    """Per-pixel squared ab error (Lab units^2) of a result against the real photo."""
+    return ((lab.rgb_to_lab(rgb)[..., 1:] - truth_ab) ** 2).sum(-1)
+
+
+def outside_change(auto_sq: np.ndarray, pin_sq: np.ndarray, region: np.ndarray,
+                   block: int = BLOCK) -> dict[str, float]:
+    """How one pin changed the ab error outside its true region.
+
+    ``mean``: the change of the mean squared error over every pixel outside;
+    ``block``: the worst change over any ``block`` x ``block`` tile that is at
+    least half outside (a leak into a small neighbour, which a photo-wide mean
+    would dilute); ``leak``: the fraction of outside pixels made worse by more
+    than LEAK units^2.
+    """
+    out = ~region
+    if not out.any():
+        return {"mean": 0.0, "block": 0.0, "leak": 0.0, "outside": 0.0}
+    d = pin_sq - auto_sq
+    h, w = d.shape
+    worst = 0.0
+    for y in range(0, h - block // 2, block):
+        for x in range(0, w - block // 2, block):
+            o = out[y : y + block, x : x + block]
+            if o.mean() >= 0.5:
+                worst = max(worst, float(d[y : y + block, x : x + block][o].mean()))
+    return {"mean": float(d[out].mean()), "block": worst,
+            "leak": float((d[out] > LEAK).mean()), "outside": float(out.mean())}
 
 
 def load_sets(prepared: Path | None, general_dir: Path, per_category: int | None,
-              n_general: int) -> dict[str, tuple[list[np.ndarray], list[str]]]:
-    from PIL import Image
-
-    from core.training.prepare import read_index
-
-    def read(p: Path) -> np.ndarray:
-        with Image.open(p) as im:
-            return np.asarray(im.convert("RGB"))
+              n_general: int | None) -> dict[str, tuple[list[np.ndarray], list[str]]]:
+    """The evaluation's own photo sets, through its loaders (the same photos as
+    docs/results.md): the category test split and the general validation set."""
+    from core.training.dataset import load_split
+    from core.training.evaluate import load_general
 
     sets: dict[str, tuple[list[np.ndarray], list[str]]] = {}
-    general_rows: list[str] = []
     if prepared is not None:
-        rows = read_index(prepared)
-        counts: dict[str, int] = {}
-        test = []
-        for r in rows:
-            if r.split != "test" or r.category == "general":
-                continue
-            if per_category is None or counts.get(r.category, 0) < per_category:
-                counts[r.category] = counts.get(r.category, 0) + 1
-                test.append(r.file)
-        sets["category test split"] = ([read(prepared / f) for f in test], test)
-        general_rows = [r.file for r in rows if r.category == "general" and r.split == "val"]
-    if general_rows:
-        step = max(1, len(general_rows) // n_general)
-        files = general_rows[::step][:n_general]
-        sets["general validation"] = ([read(prepared / f) for f in files], files)
-    elif general_dir.is_dir():
-        all_files = sorted(p for p in general_dir.iterdir() if p.suffix.lower() == ".webp")
-        step = max(1, len(all_files) // n_general)
-        files = all_files[::step][:n_general]
-        sets["general (folder subset)"] = ([read(p) for p in files], [p.name for p in files])
+        test = load_split(prepared, "test", per_category)
+        sets["category test split"] = (list(test.images), test.files)
+    general = load_general(prepared, n_general, general_dir)
+    if len(general):
+        sets["general validation"] = (list(general.images), general.files)
     return sets
 
 
@@ -107,7 +142,8 @@ Renderer = Callable[[object, list[pins.Pin]], np.ndarray]
 
 def measure(c: Colorizer, images: list[np.ndarray], seed: int,
             renderers: dict[str, Renderer], counts=COUNTS) -> dict[str, dict]:
-    """Per renderer: mean PSNR / ab error for each pin count, and the 1-pin far check."""
+    """Per renderer: mean PSNR / ab error for each pin count, and with 1 pin what it
+    did outside its true region (``true_region``), per photo."""
     rows: dict[str, dict[str, list[float]]] = {name: {} for name in ["automatic", *renderers]}
     t0 = time.perf_counter()
     for start in range(0, len(images), 16):
@@ -118,21 +154,26 @@ def measure(c: Colorizer, images: list[np.ndarray], seed: int,
         for i, (truth, a) in enumerate(zip(batch, c.analyze_batch(batch))):
             idx = start + i
             t = lab.to_float_rgb(truth)
-            truth_ab = lab.rgb_to_lab(t)[..., 1:]
+            truth_lab = lab.rgb_to_lab(t)
+            truth_ab = truth_lab[..., 1:]
             auto = c.render(a).rgb
+            auto_sq = _ab_sq(auto, truth_ab)
             rows["automatic"].setdefault("psnr", []).append(psnr(auto, t))
             rows["automatic"].setdefault("ab", []).append(ab_mse(auto, t))
             for n in counts:
                 pin_list = simulated_pins(truth, n, np.random.default_rng((seed, idx, n)))
+                region = true_region(truth_lab, pin_list[0]) if n == 1 else None
                 for name, render in renderers.items():
                     out = render(a, pin_list)
                     r = rows[name]
                     r.setdefault(f"psnr@{n}", []).append(psnr(out, t))
                     r.setdefault(f"ab@{n}", []).append(ab_mse(out, t))
-                    if n == 1:
-                        m = far_mask(t.shape[:2], pin_list[0])
-                        r.setdefault("far_auto", []).append(_ab_err(auto, truth_ab, m))
-                        r.setdefault("far_pin", []).append(_ab_err(out, truth_ab, m))
+                    if region is not None:
+                        ch = outside_change(auto_sq, _ab_sq(out, truth_ab), region)
+                        r.setdefault("out_auto", []).append(float(auto_sq[~region].mean())
+                                                            if ch["outside"] else 0.0)
+                        for k, v in ch.items():
+                            r.setdefault(f"out_{k}", []).append(v)
     out: dict[str, dict] = {}
     base = rows["automatic"]
     for name, r in rows.items():
@@ -141,9 +182,19 @@ def measure(c: Colorizer, images: list[np.ndarray], seed: int,
             for n in counts:
                 gain = np.array(r[f"psnr@{n}"]) - np.array(base["psnr"])
                 summary[f"gain@{n}"] = float(gain.mean())
-            worse = np.array(r["far_pin"]) - np.array(r["far_auto"])
-            summary["far_worse_photos"] = float((worse > 1.0).mean())
-            summary["far_worst"] = float(worse.max())
+            if "out_mean" in r:
+                worse = np.array(r["out_mean"])
+                block = np.array(r["out_block"])
+                summary.update({
+                    "out_worse_photos": float((worse > 1.0).mean()),  # > 1 unit^2
+                    "out_better_photos": float((worse < -1.0).mean()),
+                    "out_worst": float(worse.max()),
+                    "out_median": float(np.median(worse)),
+                    "out_block_median": float(np.median(block)),
+                    "out_block_p90": float(np.quantile(block, 0.9)),
+                    "out_block_worst": float(block.max()),
+                    "out_block_worse25_photos": float((block > LEAK).mean()),
+                })
         out[name] = summary
     out["automatic"]["photos"] = len(images)
     return out
@@ -152,26 +203,28 @@ def measure(c: Colorizer, images: list[np.ndarray], seed: int,
 def fast_renderer(c: Colorizer, **settings) -> Renderer:
     """Colorizer.render's pinned path with other propagation settings (for --sweep)."""
     grid = {k: settings.pop(k) for k in ("grid_side", "edge_sigma", "reach") if k in settings}
-    cache: dict[int, tuple[pins.Guide, np.ndarray]] = {}
+    cache: dict[int, pins.Guide] = {}
 
     def render(a, pin_list):
         key = id(a)
         if key not in cache:
             cache.clear()
-            cache[key] = pins.build_guide(a.L, **grid), _auto_ab(c, a)
-        g, ab = cache[key]
-        return lab.compose(a.L, pins.pinned_ab(g, ab, 1.0, pin_list, **settings))
+            cache[key] = pins.build_guide(a.L, **grid)
+            cache[key].auto_ab = _auto_ab(c, a)
+        return c.compose_pinned(a, cache[key], 1.0, pin_list, **settings)
 
     return render
 
 
 def exact_renderer(c: Colorizer) -> Renderer:
-    """Levin et al.'s exact sparse solve with the prior, on the same grid (the reference)."""
+    """Levin et al.'s exact sparse solve with the prior, on the same grid (the reference),
+    composed as the engine composes the pins: automatic colour plus the offset."""
 
     def render(a, pin_list):
         g = pins.build_guide(a.L)
         auto = pins.grid_ab(g, _auto_ab(c, a))
-        return lab.compose(a.L, pins.propagate_exact(g, pin_list, auto))
+        offset = pins.propagate_exact(g, pin_list, auto) - auto
+        return lab.compose(a.L, c._upsample(a, _auto_ab(c, a)) + c._upsample(a, offset))
 
     return render
 
@@ -246,15 +299,19 @@ def main(argv: list[str] | None = None) -> int:
         "pins": lambda a, p: c.render(a, pins=p).rgb,
     }
     if args.sweep:
-        grid = [(m, r, g, pins.EDGE_SIGMA) for m in pins.MODES for r in (0.1, 0.25, 0.5)
-                for g in (1.0, 4.0)]
-        grid += [("replace", pins.REACH, pins.GAIN, s) for s in (1.5, 5.0)]
-        for mode, reach, gain, sigma in grid:
-            renderers[f"{mode} reach={reach} gain={gain} sigma={sigma}"] = \
-                fast_renderer(c, mode=mode, reach=reach, gain=gain, edge_sigma=sigma)
+        grid: list[dict[str, float | str]] = [
+            {"l_range": 0.0}, {"l_range": 10.0}, {"l_range": 20.0},
+            {"reach": 0.15}, {"reach": 0.35}, {"gain": 1.5}, {"gain": 2.0},
+            {"edge_sigma": 1.5}, {"edge_sigma": 4.0}, {"mode": "offset"},
+        ]
+        for setting in grid:
+            name = ", ".join(f"{k}={v}" for k, v in setting.items())
+            renderers[name] = fast_renderer(c, **setting)
     if args.exact:
         renderers["exact Levin et al."] = exact_renderer(c)
     for name, (images, _files) in sets.items():
+        if not images:  # --per-category 0 --general 0: the speed part only
+            continue
         t0 = time.perf_counter()
         report["sets"][name] = measure(c, images, args.seed, renderers)
         print(f"{name}: {len(images)} photos in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
