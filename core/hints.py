@@ -21,8 +21,11 @@ from typing import Any
 from core.outputs import SIDECAR_SUFFIX, sidecar_for
 from core.pins import Pin, PinError, pins_from_json
 
-__all__ = ["SIDECAR_SUFFIX", "EditRecord", "Hints", "HintsError", "load_hints", "read_sidecar",
-           "sidecar_path", "write_sidecar"]
+__all__ = ["SIDECAR_SUFFIX", "EditRecord", "Hints", "HintsError", "find_sidecar", "load_hints",
+           "read_sidecar", "sidecar_path", "write_sidecar"]
+
+#: At most this many edit files of a folder are read when looking for a photo's one.
+SIDECAR_SCAN_LIMIT = 200
 
 SIDECAR_FORMAT = "tinct-edit/1"
 
@@ -170,6 +173,65 @@ def read_sidecar(path: str | Path) -> EditRecord:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HintsError(f"{p}: not valid JSON ({exc})") from None
     return EditRecord.from_json(data, str(p))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _names(record: EditRecord, sidecar: Path, photo: Path) -> bool:
+    """Whether the edit file ``sidecar`` is about ``photo``: its input or its output."""
+    for named in (record.input, record.output):
+        if not named:
+            continue
+        q = Path(named)
+        if _same_file(q if q.is_absolute() else sidecar.parent / q, photo):
+            return True
+        # A relative path as given on the command line, in another working folder:
+        # the name alone, for an edit file in the photo's own folder.
+        if not q.is_absolute() and q.name == photo.name and sidecar.parent == photo.parent:
+            return True
+    return False
+
+
+def find_sidecar(photo: str | Path) -> tuple[Path, EditRecord] | None:
+    """The edit file that records how ``photo`` was coloured, so opening it in the app
+    brings its pins back; None when there is none.
+
+    The CLI writes ``<output stem>.tinct.json`` beside each pinned output, naming
+    its input. So a photo is found either as an output (its own
+    ``<stem>.tinct.json`` beside it, which names it) or as the input of an edit
+    file in its folder (an output written beside its input, e.g. ``-o .``); of
+    several, the newest. Unreadable or foreign edit files are skipped: this is
+    a convenience on opening, never an error.
+    """
+    photo = Path(photo)
+    own = sidecar_for(photo)
+    found: list[tuple[int, Path, EditRecord]] = []
+    try:
+        others = sorted(p for p in photo.parent.iterdir()
+                        if p.name.endswith(SIDECAR_SUFFIX) and p != own)
+    except OSError:
+        others = []
+    for p in [own, *others[:SIDECAR_SCAN_LIMIT]]:
+        try:
+            if not p.is_file():
+                continue
+            record = read_sidecar(p)
+            mtime = p.stat().st_mtime_ns
+        except (HintsError, OSError):
+            continue
+        if _names(record, p, photo):
+            if p == own:
+                return p, record
+            found.append((mtime, p, record))
+    if not found:
+        return None
+    _, path, record = max(found, key=lambda t: (t[0], str(t[1])))
+    return path, record
 
 
 def pins_report(pins: Iterable[Pin]) -> list[dict[str, Any]]:

@@ -320,7 +320,9 @@ class MainWindow(QMainWindow):
         if paths[0].exists():
             first = paths[0]
             self.settings.open_dir = str(first if first.is_dir() else first.parent)
-        return reopened + self.session.add_paths(paths)
+        added = self.session.add_paths(paths)
+        pin_tool.restore_sidecars(self, added)  # a pinned output's edit file: pins come back
+        return reopened + added
 
     def open_files(self) -> None:
         from core.photo import SUPPORTED_SUFFIXES

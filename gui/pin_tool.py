@@ -456,3 +456,40 @@ def open_edits(window: object, paths: list[Path]) -> tuple[list[Path], list[int]
                                                     record.routing, tuple(record.pins)))
             opened.append(item_id)
     return rest, opened
+
+
+def restore_sidecars(window: object, ids: list[int]) -> list[int]:
+    """Photos just opened that have an edit file (``core.hints.find_sidecar``: they are a
+    pinned output, or the input of one) get its pins and settings back, as one undo
+    step each, and the status bar says so.
+
+    What a user expects: the CLI wrote the pins beside the output so the edit can be
+    changed later, and opening the photo is how one goes back to it; Undo drops
+    them again. Returns the photos restored.
+    """
+    from core.hints import find_sidecar
+
+    restored: list[int] = []
+    last = ""
+    for item_id in ids:
+        item = window.session.items.get(item_id)
+        if item is None or item.edit.pins:
+            continue
+        found = find_sidecar(item.path)
+        if found is None:
+            continue
+        path, record = found
+        changed = window.history.change(
+            [item_id], f"Restore edit from {path.name}", category=record.category,
+            strength=record.strength, routing=record.routing, pins=tuple(record.pins))
+        if changed:
+            restored.append(item_id)
+            n = len(record.pins)
+            last = (f"{item.path.name}: restored {n} colour pin{'s' if n != 1 else ''} "
+                    f"from {path.name} (Undo removes them)")
+    if len(restored) > 1:
+        window.session.message.emit(f"Restored the saved edits of {len(restored)} photos "
+                                    f"from their .tinct.json files (Undo removes them)")
+    elif restored:
+        window.session.message.emit(last)
+    return restored

@@ -124,3 +124,42 @@ def test_pins_stay_with_their_photo_and_markers_hide(
     assert len(window.session.items[ids[0]].edit.pins) == 1  # hidden pins are not grabbed
     window.pins.panel.toggle.setChecked(False)
     assert window.canvas._tool is None  # noqa: SLF001 - the canvas pans/compares again
+
+
+def test_opening_a_pinned_photo_brings_its_pins_back(qtbot, window, tmp_path: Path) -> None:  # noqa: F811
+    """The CLI wrote ``<output stem>.tinct.json`` beside a pinned output: opening the
+    output, or its input when the output sits beside it, restores the edit (undoable)."""
+    from core.hints import EditRecord, write_sidecar
+    from core.pins import Pin
+
+    gray = np.full((120, 160), 150, np.uint8)
+    gray[:, 80:] = 60
+    scan, output = tmp_path / "scan.png", tmp_path / "scan_color.png"
+    cv2.imwrite(str(scan), gray)
+    cv2.imwrite(str(output), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    pin = Pin(20, 60, (60, 90, 160))
+    write_sidecar(tmp_path / "scan_color.tinct.json",  # as core.job writes it
+                  EditRecord(str(scan.resolve()), str(output), "dog", 0.8, "soft", (pin,)))
+    messages: list[str] = []
+    window.session.message.connect(messages.append)
+
+    for opened in (output, scan):  # the output (its own edit file), then the input
+        [item_id] = window.add_paths([opened])
+        item = window.session.items[item_id]
+        assert item.edit.pins == (pin,) and item.edit.category == "dog"
+        assert item.edit.strength == 0.8
+        assert f"{opened.name}: restored 1 colour pin from scan_color.tinct.json" in messages[-1]
+        assert window.statusBar().currentMessage() == messages[-1]
+        _wait_done(qtbot, window, [item_id])
+        window.history.stack.undo()  # one step: the photo as if there were no edit file
+        assert item.edit.pins == () and item.edit.category == "auto"
+
+    # A photo without an edit file opens as before, and a stale one naming another
+    # photo is not taken for it.
+    other = tmp_path / "other.png"
+    cv2.imwrite(str(other), gray)
+    write_sidecar(tmp_path / "other.tinct.json",
+                  EditRecord(str(tmp_path / "elsewhere.png"), str(tmp_path / "x.png"),
+                             pins=(pin,)))
+    [item_id] = window.add_paths([other])
+    assert window.session.items[item_id].edit.pins == ()

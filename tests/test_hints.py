@@ -81,3 +81,24 @@ def test_a_file_that_is_not_a_sidecar_says_so(tmp_path: Path) -> None:
     with pytest.raises(HintsError, match="pin 1"):
         read_sidecar(_write(tmp_path, {"format": "tinct-edit/1", "input": "a.jpg",
                                        "pins": [{"x": 1}]}, "y.tinct.json"))
+
+
+def test_find_sidecar_finds_an_output_and_its_input(tmp_path: Path) -> None:
+    """What the app looks for on opening a photo (core.hints.find_sidecar)."""
+    from core.hints import EditRecord, find_sidecar, write_sidecar
+    from core.pins import Pin
+
+    src, out = tmp_path / "in" / "scan.jpg", tmp_path / "in" / "scan_color.jpg"
+    src.parent.mkdir()
+    src.write_bytes(b"x")
+    out.write_bytes(b"x")
+    pin = Pin(1, 2, (3, 4, 5))
+    side = write_sidecar(tmp_path / "in" / "scan_color.tinct.json",
+                         EditRecord(str(src.resolve()), str(out), pins=(pin,)))
+    assert find_sidecar(out) == (side, read_sidecar(side))  # the output: its own file
+    assert find_sidecar(src) == (side, read_sidecar(side))  # the input: named by it
+    (tmp_path / "in" / "broken.tinct.json").write_text("{not json")  # skipped, no error
+    lone = tmp_path / "in" / "lone.jpg"
+    lone.write_bytes(b"x")
+    assert find_sidecar(lone) is None
+    assert find_sidecar(tmp_path / "missing" / "x.jpg") is None
