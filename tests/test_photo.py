@@ -267,6 +267,40 @@ def test_every_orientation_matches_pillow(tmp_path: Path, astro: np.ndarray,
     np.testing.assert_array_equal(load_photo(p).rgb, expected)
 
 
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+@pytest.mark.parametrize(("mode", "options"), [
+    ("RGB", {"subsampling": 2}), ("RGB", {"subsampling": 0}),
+    ("RGB", {"progressive": True, "quality": 60}), ("L", {}),
+])
+def test_jpeg_decoded_by_opencv_matches_pillow(tmp_path: Path, astro: np.ndarray,
+                                               monkeypatch: pytest.MonkeyPatch, mode: str,
+                                               options: dict, orientation: int) -> None:
+    """Plain JPEGs take OpenCV's decoder (faster, no GIL-held copies): the same pixels,
+    turned once, with the EXIF kept."""
+    p = tmp_path / "o.jpg"
+    Image.fromarray(astro).convert(mode).save(p, exif=_exif(orientation).tobytes(), **options)
+    with Image.open(p) as im:
+        expected = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    taken = []
+    real = photo._decode_jpeg_with_opencv
+    monkeypatch.setattr(photo, "_decode_jpeg_with_opencv",
+                        lambda *a: taken.append(1) or real(*a))
+    ph = load_photo(p)
+    assert taken and ph.bit_depth == 8 and ph.format == "JPEG"
+    np.testing.assert_array_equal(ph.rgb, expected)
+    assert _read_exif(ph.exif)[0x0112] == 1
+
+
+def test_jpeg_with_trailing_bytes_falls_back_to_pillow(tmp_path: Path,
+                                                        astro: np.ndarray) -> None:
+    p = tmp_path / "tail.jpg"
+    Image.fromarray(astro).save(p, quality=90)
+    p.write_bytes(p.read_bytes() + b"\x00junk")
+    with Image.open(p) as im:
+        assert photo._decode_jpeg_with_opencv(p, im) is None
+    np.testing.assert_array_equal(load_photo(p).rgb, np.asarray(Image.open(p)))
+
+
 @pytest.mark.parametrize("fmt", ["png", "tiff"])
 def test_orientation_applied_once_on_16bit(tmp_path: Path, rgb16: np.ndarray, fmt: str) -> None:
     """The OpenCV path must not turn the photo twice (its TIFF decoder turns too)."""
