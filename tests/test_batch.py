@@ -380,3 +380,32 @@ def test_overlapped_batch_reads_ahead_keeps_order_and_bounds_memory(
     assert len(report.written) == 12 and not report.failed
     assert peak[0] <= batch_mod.READ_AHEAD + batch_mod.WRITE_BEHIND + 3
     assert live[0] == 0
+
+
+def test_batch_runs_opencv_single_threaded_and_restores_it(
+        tmp_path: Path, tiny_colorizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several photos overlap in three threads, each op on one thread; afterwards (and
+    for a single photo) OpenCV keeps its own thread count."""
+    import cv2
+
+    import core.batch as batch_mod
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rgb = np.full((24, 32, 3), 128, np.uint8)
+    for i in range(3):
+        Image.fromarray(rgb).save(folder / f"p{i}.png")
+    seen: list[int] = []
+    real = batch_mod.colorize_photo
+    monkeypatch.setattr(batch_mod, "colorize_photo",
+                        lambda *a, **k: seen.append(cv2.getNumThreads()) or real(*a, **k))
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        run_batch([folder], tmp_path / "out", tiny_colorizer)
+        assert seen == [1, 1, 1] and cv2.getNumThreads() == 2
+        seen.clear()
+        run_batch([folder / "p0.png"], tmp_path / "one", tiny_colorizer)
+        assert seen == [2]
+    finally:
+        cv2.setNumThreads(before)
