@@ -131,7 +131,7 @@ def test_evaluate_reports_both_sets_with_every_measure(models_dir: Path,
     assert g["soft routing"]["overall"]["imagenet_logp"] <= 0.0
     assert result["general"]["photos"] == 4 and result["judge"] == "thumb-judge"
     text = render_report(result, tmp_path / "results.md")
-    assert "general validation set" in text and "neutral false colour" in text
+    assert "general held-out set" in text and "neutral false colour" in text
 
 
 def test_general_set_falls_back_to_every_kth_photo(tmp_path: Path) -> None:

@@ -236,6 +236,12 @@ def test_general_pool_has_its_own_split(source: Path, tmp_path: Path) -> None:
             GENERAL)) == 0
     both = load_split(tmp_path / "out", "val", pool="all")
     assert len(both) == len(val) + len(load_split(tmp_path / "out", "val"))
+    # The evaluation reports the general pool's test part: calibrate fits on its val part.
+    from core.training.evaluate import load_general
+
+    reported = load_general(tmp_path / "out", split="test")
+    assert len(reported) == 3 and not set(reported.files) & set(val.files)
+    assert reported.source == "the prepared general test split"
 
 
 def test_keep_splits_keeps_every_earlier_photo_where_it_was(prepared, source: Path,

@@ -126,7 +126,10 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--report", type=Path, default=Path("docs/results.md"))
     e.add_argument("--limit", type=int, help="at most this many test photos per category")
     e.add_argument("--general-limit", type=int,
-                   help="at most this many photos of the general validation set")
+                   help="at most this many photos of the general held-out set")
+    e.add_argument("--general-split", choices=("test", "val"), default="test",
+                   help="the part of the prepared general pool to report on (default test: "
+                        "calibrate fits the decoding on val)")
     e.add_argument("--general-dir", type=Path,
                    help="folder of general photos to sample (every k-th) when the prepared "
                         "folder has no general validation split")
@@ -252,7 +255,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not args.baselines:
         run_evaluation(args.prepared, args.models, args.report, runs=args.runs,
                        limit=args.limit, update_manifest=args.update_manifest,
-                       general_limit=args.general_limit, general_dir=args.general_dir)
+                       general_limit=args.general_limit, general_dir=args.general_dir,
+                       general_split=args.general_split)
         return 0
     if args.update_manifest:
         raise SystemExit("--update-manifest and --baselines: the metrics would land in a "
@@ -265,5 +269,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         except FileNotFoundError as exc:
             raise SystemExit(str(exc)) from None
         run_evaluation(args.prepared, models, args.report, runs=args.runs, limit=args.limit,
-                       general_limit=args.general_limit, general_dir=args.general_dir)
+                       general_limit=args.general_limit, general_dir=args.general_dir,
+                       general_split=args.general_split)
     return 0

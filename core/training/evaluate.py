@@ -6,8 +6,9 @@ the predicted category, soft routing, and a deliberately wrong category (the
 paper's Fig. 9): PSNR, ab MSE, colourfulness and its ratio to the truth,
 false colour on neutral pixels, blotchiness, and recognition by an ImageNet
 classifier that is not our encoder (core.training.recognition). The same on
-the general validation set (photos of none of the categories: what users
-mostly bring), where the category split would flatter us. Plus the
+a held-out general set (photos of none of the categories: what users mostly
+bring; the general pool's test part, since ``calibrate`` fits on its val
+part), where the category split would flatter us. Plus the
 classifier's top-1 / top-3 error per category (Table I).
 """
 
@@ -102,7 +103,7 @@ def photo_measures(rgb: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 def load_general(prepared: str | Path | None, limit: int | None = None,
                  general_dir: str | Path | None = None, split: str = "val") -> Split:
-    """The general validation set: held-out photos of none of the categories.
+    """Held-out photos of none of the categories (the general pool's ``split``).
 
     From the prepared folder (its ``general`` pool, ``split``) when it has
     one; else a deterministic subset of ``general_dir`` (every k-th photo in
@@ -351,7 +352,7 @@ def render_report(result: dict[str, Any], path: Path, sheet_rel: str = "figures"
     ]
     if result.get("general"):
         g = result["general"]
-        lines += ["", "## Overall: general validation set", "",
+        lines += ["", "## Overall: general held-out set", "",
                   f"{g['photos']} photos of none of the categories ({g.get('source', '')}); "
                   "means over photos.", "", *_table(g["variants"])]
     for note in result.get("notes", []):
@@ -395,15 +396,18 @@ def _cell(fmt: str, x: float | None) -> str:
 def run_evaluation(prepared, models_dir, report: Path, runs=(), limit=None,
                    update_manifest: bool = False, general_limit: int | None = None,
                    general_dir: Path | None = None,
-                   cache_dir: Path | None = None) -> dict[str, Any]:
+                   cache_dir: Path | None = None,
+                   general_split: str = "test") -> dict[str, Any]:
     """Evaluate, write ``report`` (.md) and its .json, the sheets beside it.
 
     ``runs``: extra models folders measured beside, as paths or LABEL=PATH.
+    ``general_split``: which held-out part of the general pool is reported; "test"
+    by default, since ``calibrate`` fits the decoding on the "val" part.
     """
     test = load_split(prepared, "test", limit)
-    general = load_general(prepared, general_limit, general_dir)
+    general = load_general(prepared, general_limit, general_dir, split=general_split)
     if not len(general):
-        print("no general validation set: the prepared folder has none and no --general-dir")
+        print("no general held-out set: the prepared folder has none and no --general-dir")
     extra = {}
     for r in runs:
         label, _, path = str(r).rpartition("=")
