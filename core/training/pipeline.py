@@ -30,13 +30,8 @@ def run_training(
     limit: int | None = None,
     resume: bool = True,
     stages: tuple[str, ...] = STAGES,
-    litert: bool = True,
 ) -> dict[str, Any]:
     """Train every model of a run; with ``out``, also write a usable models folder.
-
-    ``litert``: make that folder ready to ship (core.litert.ship: float16 weights,
-    a ``.tflite`` beside every ``.keras``, listed in the manifest with its parity),
-    so the default CPU backend runs it without an ``export-litert`` step.
 
     ``stages`` narrows the run (e.g. only "paper" to add the paper's network to
     a run whose other models exist): "mse" and "paper" also need their switch
@@ -105,13 +100,6 @@ def run_training(
     if out is not None:
         assemble_models(run_dir, out, settings, summary)
         log(f"models folder written: {out}")
-        if litert:
-            from core.litert import ship
-
-            parity = ship(out)
-            worst = max(p["max_abs_diff"] for p in parity.values())
-            log(f"LiteRT files exported for {len(parity)} models (largest output "
-                f"difference from Keras {worst:.2g})")
     return summary
 
 
