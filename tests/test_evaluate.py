@@ -189,3 +189,28 @@ def test_sheets_have_a_row_per_case(tmp_path: Path) -> None:
         assert im.size == (4 * 192, 2 * 192)  # truth | gray | before | after; NaN left out
     with Image.open(tmp_path / "real_gray.jpg") as im:
         assert im.size == (3 * 192, 192)
+
+
+def test_regenerating_the_report_keeps_the_blocks_written_by_hand(tmp_path: Path) -> None:
+    from core.training.evaluate import KEPT_BEGIN, KEPT_END, keep_written_blocks
+
+    report = tmp_path / "results.md"
+    assert keep_written_blocks("# R\n\n## A\n\nnew a\n", report) == "# R\n\n## A\n\nnew a\n"
+    report.write_text(
+        "# R\n\n## A\n\nold a\n\n" + KEPT_BEGIN + "\n## Notes\n\nwhy\n" + KEPT_END
+        + "\n\n## B\n\nold b\n\n" + KEPT_BEGIN + "\n## Pins\n\n### One pin\n\nleaks\n"
+        + KEPT_END + "\n\n## Gone\n\n" + KEPT_BEGIN + "\norphan\n" + KEPT_END + "\n")
+    text = keep_written_blocks("# R\n\n## A\n\nnew a\n\n## B\n\nnew b\n\n## C\n\nc\n", report)
+    assert "old a" not in text and "old b" not in text
+    # Each block follows the section it followed; one whose heading is gone goes last.
+    order = [text.index(s) for s in ("new a", "## Notes", "## B", "new b", "## Pins",
+                                     "### One pin", "## C", "orphan")]
+    assert order == sorted(order)
+    assert text.count(KEPT_BEGIN) == 3 == text.count(KEPT_END)
+    # Regenerating again changes nothing.
+    report.write_text(text)
+    assert keep_written_blocks("# R\n\n## A\n\nnew a\n\n## B\n\nnew b\n\n## C\n\nc\n",
+                               report) == text
+    report.write_text(KEPT_BEGIN + "\nunclosed\n")
+    with pytest.raises(ValueError, match="no '<!-- kept: end -->'"):
+        keep_written_blocks("# R\n", report)

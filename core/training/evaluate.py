@@ -383,10 +383,61 @@ def render_report(result: dict[str, Any], path: Path, sheet_rel: str = "figures"
                   "Columns: " + (path.parent / sheet_rel / "columns.txt").read_text().strip(),
                   ""]
         lines += [f"![{f[:-4]}]({sheet_rel}/{f})" for f in result["sheets"]]
-    text = "\n".join(lines) + "\n"
+    text = keep_written_blocks("\n".join(lines) + "\n", path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_text(path, text)
     return text
+
+
+#: Around text written by hand (or by another benchmark) inside a generated report.
+KEPT_BEGIN, KEPT_END = "<!-- kept: begin -->", "<!-- kept: end -->"
+
+
+def keep_written_blocks(text: str, path: Path) -> str:
+    """``text`` with the kept blocks of the report already at ``path`` carried over.
+
+    A block between ``KEPT_BEGIN`` and ``KEPT_END`` lines (notes on what was
+    measured, the colour-pins benchmark) is put back after the same generated
+    heading it followed before, or at the end if that heading is gone, so
+    regenerating the report never loses what no generator writes.
+    """
+    if not path.is_file():
+        return text
+    blocks: list[tuple[str | None, list[str]]] = []
+    heading: str | None = None
+    block: list[str] | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if block is not None:
+            block.append(line)
+            if line.strip() == KEPT_END:
+                blocks.append((heading, block))
+                block = None
+        elif line.strip() == KEPT_BEGIN:
+            block = [line]
+        elif line.startswith("#"):
+            heading = line.strip()
+    if block is not None:
+        raise ValueError(f"{path}: a '{KEPT_BEGIN}' block has no '{KEPT_END}' line")
+    if not blocks:
+        return text
+    out = text.rstrip("\n").split("\n")
+    headings = [i for i, line in enumerate(out) if line.startswith("#")]
+    placed: dict[int, list[str]] = {}
+    tail: list[str] = []
+    for after, lines in blocks:
+        at = next((i for i in headings if out[i].strip() == after), None)
+        if at is None:
+            tail += ["", *lines]
+            continue
+        end = next((j for j in headings if j > at), len(out))  # the end of that section
+        placed.setdefault(end, []).extend(["", *lines])
+    merged: list[str] = []
+    for i, line in enumerate(out):
+        if i in placed:
+            merged += [*placed[i], ""]
+        merged.append(line)
+    merged += placed.get(len(out), []) + tail
+    return "\n".join(merged) + "\n"
 
 
 def _cell(fmt: str, x: float | None) -> str:
