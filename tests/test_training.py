@@ -681,3 +681,20 @@ def test_lazy_targets_equal_the_eager_ones() -> None:
     assert list(lazy.done) == [True, False, True]
     np.testing.assert_array_equal(lazy[::2], eager[::2])
     np.testing.assert_array_equal(lazy[:], eager)
+
+
+def test_a_run_without_a_classifier_makes_no_models_folder(prepared, tmp_path: Path) -> None:
+    """A `--stages paper` run has only baselines: it says how to measure them instead of
+    failing at the end of its training (the shipped folder needs a classifier)."""
+    from core.training.commands import PRESETS
+    from core.training.pipeline import assemble_models, run_training
+    from core.training.train import TrainSettings
+
+    out, _ = prepared
+    settings = TrainSettings(**{**PRESETS["tiny"], "paper": False})
+    run = tmp_path / "run"
+    run_training(out, run, settings, out=tmp_path / "models", stages=("paper",))
+    assert not (tmp_path / "models").exists()
+    assert f"evaluate --baselines {run}" in (run / "train.log").read_text()
+    with pytest.raises(FileNotFoundError, match="no classifier.keras"):
+        assemble_models(run, tmp_path / "models2", settings)

@@ -97,7 +97,10 @@ def run_training(
     }
     atomic_json(run_dir / "summary.json", summary, indent=1)
     log(f"finished in {summary['seconds']} s")
-    if out is not None:
+    if out is not None and not (run_dir / "classifier.keras").is_file():
+        log(f"no models folder written to {out}: this run has no classifier (stages "
+            f"{', '.join(stages)}); measure its models with `evaluate --baselines {run_dir}`")
+    elif out is not None:
         assemble_models(run_dir, out, settings, summary)
         log(f"models folder written: {out}")
     return summary
@@ -237,6 +240,9 @@ def assemble_models(
     (the paper's Fig. 3 network), each where the run has it.
     """
     run_dir, out = Path(run_dir), Path(out)
+    if not (run_dir / "classifier.keras").is_file():
+        raise FileNotFoundError(f"{run_dir}: no classifier.keras, so no models folder can be "
+                                "made from this run (train the classifier stage too)")
     out.mkdir(parents=True, exist_ok=True)
     if settings is None:
         settings = TrainSettings(**json.loads((run_dir / "settings.json").read_text()))
