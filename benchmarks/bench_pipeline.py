@@ -86,9 +86,9 @@ STAGES = [
     ("analyze", "= analyze (classify+encode)"),
     ("colorize", "colorize (decoders + decoding) = render - compose"),
     ("colorize_direct", "(colorize timed alone: _predict_ab)"),
-    ("compose", "compose (edge-aware ab upsample + Lab->RGB)"),
+    ("compose", "compose (edge-aware ab upsample + Lab->RGB, to uint8 since #12)"),
     ("render", "= render (colorize + compose)"),
-    ("save_jpg", "save JPEG q92 (write_result)"),
+    ("save_jpg", "save JPEG q92 (write_result; of uint8 since #12)"),
     ("save_png", "save PNG (reference)"),
     ("e2e", "**end to end** (load -> colorize -> JPEG)"),
     ("io_floor", "I/O floor (decode + Lab round trip + JPEG encode)"),
@@ -285,16 +285,21 @@ def stage_functions(colorizer: Any, path: Path, outputs: Outputs) -> dict[str, C
     analysis = colorizer.analyze(photo.rgb)
     _, weights, _ = colorizer.plan(analysis)
     ab = colorizer._predict_ab(analysis, weights)
+    jpg = ExportOptions(fmt="jpg", quality=92, overwrite=True)
+    png = ExportOptions(fmt="png", overwrite=True)
+    # The pixels the batch and the CLI render for an 8-bit output (uint8 since #12;
+    # older engines: float, converted by the writer).
+    out8 = {"dtype": jpg.result_dtype(photo)} if hasattr(jpg, "result_dtype") else {}
     # Edge-aware upsampling onto L + Lab -> RGB (older engines: lab.compose alone).
-    compose = getattr(colorizer, "compose", lambda a, x: lab.compose(a.L, x))
+    compose = getattr(colorizer, "compose", None)
+    compose = (lambda a, x: colorizer.compose(a, x, **out8)) if compose else \
+        (lambda a, x: lab.compose(a.L, x))
     rgb = compose(analysis, ab)
     size = colorizer.store.input_size
     lightness = getattr(engine, "_lightness", lab.luminance)
     predict = getattr(engine, "_predict", lambda m, x: m.predict_on_batch(x))  # older engines
     gray = lab.gray_rgb(cv2.resize(analysis.L, (size, size), interpolation=cv2.INTER_AREA))
     batch = gray[None, ..., None].astype(np.float32)
-    jpg = ExportOptions(fmt="jpg", quality=92, overwrite=True)
-    png = ExportOptions(fmt="png", overwrite=True)
 
     def encode() -> Any:
         with colorizer._lock:
@@ -304,7 +309,7 @@ def stage_functions(colorizer: Any, path: Path, outputs: Outputs) -> dict[str, C
 
     def e2e() -> Any:
         p = load_photo(path)
-        r = colorizer.colorize(p.rgb)
+        r = colorizer.colorize(p.rgb, **out8)
         return write_result(p, r.rgb, outputs.next(".jpg"), jpg)
 
     def io_floor() -> Any:
@@ -321,7 +326,7 @@ def stage_functions(colorizer: Any, path: Path, outputs: Outputs) -> dict[str, C
         "analyze": lambda: colorizer.analyze(photo.rgb),
         "colorize_direct": lambda: colorizer._predict_ab(analysis, weights),
         "compose": lambda: compose(analysis, ab),
-        "render": lambda: colorizer.render(analysis),
+        "render": lambda: colorizer.render(analysis, **out8),
         "save_jpg": lambda: write_result(photo, rgb, outputs.next(".jpg"), jpg),
         "save_png": lambda: write_result(photo, rgb, outputs.next(".png"), png),
         "e2e": e2e,

@@ -268,7 +268,9 @@ class _Pipeline:
             result = None
         elif read.photo is not None:
             try:
-                result = colorize_photo(self.colorizer, read.photo, self.options)
+                result = colorize_photo(self.colorizer, read.photo, self.options,
+                                        dtype=self.export.result_dtype(read.photo,
+                                                                       read.target.fmt))
             except ModelError as e:
                 if e.fatal:
                     raise

@@ -58,7 +58,9 @@ class Analysis:
 class ColorizeResult:
     """A colorized photo and how it was made."""
 
-    rgb: np.ndarray  # H x W x 3 float32 in 0..1, the original's resolution
+    #: H x W x 3 at the original's resolution: float32 in 0..1, or uint8 0..255 when
+    #: rendered with ``dtype=np.uint8`` (what an 8-bit output file needs; no float copy).
+    rgb: np.ndarray
     category: str  # the category used: the classifier's top-1 for "auto"
     confidences: dict[str, float]  # every category's probability
     models_used: list[str]  # model names, strongest weight first
@@ -70,9 +72,13 @@ class ColorizeResult:
     pins: list[Pin] = field(default_factory=list)  # the colour pins applied
 
     def to_uint8(self) -> np.ndarray:
+        if self.rgb.dtype == np.uint8:
+            return self.rgb
         return (self.rgb * 255.0 + 0.5).astype(np.uint8)
 
     def to_uint16(self) -> np.ndarray:
+        if self.rgb.dtype == np.uint8:
+            return self.rgb.astype(np.uint16) * np.uint16(257)
         return (self.rgb * 65535.0 + 0.5).astype(np.uint16)
 
 
@@ -287,11 +293,13 @@ class Colorizer:
         strength: float = 1.0,
         routing: str = "soft",
         pins: Sequence[Pin] = (),
+        dtype: type | np.dtype = np.float32,
     ) -> ColorizeResult:
         """Colour an analysed photo; cheap enough to call on every slider move.
 
         ``pins`` (core.pins.Pin, photo pixels) recolour their regions; a pin
-        outside the photo raises PinError (a ValueError).
+        outside the photo raises PinError (a ValueError). ``dtype``: the result's
+        pixels, float32 0..1 or uint8 (see ``lab.compose``).
         """
         t0 = time.perf_counter()
         if not 0.0 <= strength <= 2.0:
@@ -308,9 +316,9 @@ class Colorizer:
             if guide.auto_key != key:
                 guide.auto_key, guide.auto_ab = key, self._predict_ab(analysis, weights)
                 guide.auto_up = None  # compose_pinned upsamples the new colour once
-            rgb = self.compose_pinned(analysis, guide, strength, pins)
+            rgb = self.compose_pinned(analysis, guide, strength, pins, dtype=dtype)
         else:
-            rgb = self.compose(analysis, self._predict_ab(analysis, weights), strength)
+            rgb = self.compose(analysis, self._predict_ab(analysis, weights), strength, dtype)
         order = sorted(weights, key=weights.__getitem__, reverse=True)
         return ColorizeResult(
             rgb=rgb,
@@ -349,12 +357,14 @@ class Colorizer:
         """RGB from an explicit blend of named models (evaluation, e.g. 'universal' alone)."""
         return self.compose(analysis, self._predict_ab(analysis, weights), strength)
 
-    def compose(self, analysis: Analysis, ab: np.ndarray, strength: float = 1.0) -> np.ndarray:
+    def compose(self, analysis: Analysis, ab: np.ndarray, strength: float = 1.0,
+                dtype: type | np.dtype = np.float32) -> np.ndarray:
         """Model-size ab onto the photo's full-resolution L: edges of L stop the colour."""
-        return lab.compose(analysis.L, self._upsample(analysis, ab), strength)
+        return lab.compose(analysis.L, self._upsample(analysis, ab), strength, dtype)
 
     def compose_pinned(self, analysis: Analysis, guide: Any, strength: float,
-                       pins: Sequence[Pin], **settings: Any) -> np.ndarray:
+                       pins: Sequence[Pin], dtype: type | np.dtype = np.float32,
+                       **settings: Any) -> np.ndarray:
         """RGB of ``guide.auto_ab`` at ``strength`` with ``pins`` spread in (``settings``:
         core.pins.propagate's, for the benchmark's sweep).
 
@@ -366,7 +376,7 @@ class Colorizer:
             guide.auto_up = self._upsample(analysis, guide.auto_ab)
         offset = pin_offset(guide, guide.auto_ab, strength, pins, **settings)
         ab = guide.auto_up * np.float32(strength) + self._upsample(analysis, offset)
-        return lab.compose(analysis.L, ab)
+        return lab.compose(analysis.L, ab, dtype=dtype)
 
     def _upsample(self, analysis: Analysis, ab: np.ndarray) -> np.ndarray:
         """ab at any resolution -> the colour map of the photo (edge-aware, decoding's
@@ -380,9 +390,10 @@ class Colorizer:
         category: str = "auto",
         strength: float = 1.0,
         routing: str = "soft",
+        dtype: type | np.dtype = np.float32,
     ) -> ColorizeResult:
         """Classify and colorize one RGB (or gray) photo at its own resolution."""
-        return self.colorize_batch([image], category, strength, routing)[0]
+        return self.colorize_batch([image], category, strength, routing, dtype)[0]
 
     def colorize_batch(
         self,
@@ -390,14 +401,15 @@ class Colorizer:
         category: str = "auto",
         strength: float = 1.0,
         routing: str = "soft",
+        dtype: type | np.dtype = np.float32,
     ) -> list[ColorizeResult]:
-        """Colorize several photos with one encoder pass."""
+        """Colorize several photos with one encoder pass (``dtype``: see :meth:`render`)."""
         t0 = time.perf_counter()
         analyses = self.analyze_batch(images)
         t_an = (time.perf_counter() - t0) / max(len(images), 1)
         results = []
         for a in analyses:
-            r = self.render(a, category, strength, routing)
+            r = self.render(a, category, strength, routing, dtype=dtype)
             r.seconds += t_an
             results.append(r)
         return results

@@ -33,9 +33,24 @@ class ExportOptions:
     def format_for(self, photo: Photo) -> str:
         return self.fmt or default_format_for(photo.format)
 
+    def result_dtype(self, photo: Photo, fmt: str | None = None) -> type:
+        """The colour result's pixels that lose nothing in ``photo``'s output: uint8 for
+        an 8-bit file (``Colorizer.render(dtype=...)`` then skips the float image)."""
+        return np.uint8 if output_bit_depth(photo, fmt or self.format_for(photo)) == 8 \
+            else np.float32
+
+
+def output_bit_depth(photo: Photo, fmt: str) -> int:
+    """Bits per channel of ``photo``'s output: 16 only for a 16-bit photo as PNG/TIFF."""
+    return 16 if photo.bit_depth == 16 and fmt in LOSSLESS_16 else 8
+
 
 def side_by_side(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndarray:
-    """Original (as gray/sepia scan) and colour result next to each other, white gap."""
+    """Original (as gray/sepia scan) and colour result next to each other, white gap.
+
+    Both float 0..1; an 8-bit ``after`` (a uint8 result) is scaled to float."""
+    if after.dtype == np.uint8:
+        after = after.astype(np.float32) / np.float32(255.0)
     h, w = after.shape[:2]
     out = np.ones((h, 2 * w + gap, 3), np.float32)
     out[:, :w] = before
@@ -55,7 +70,7 @@ def _pixels_for(photo: Photo, rgb: np.ndarray, fmt: str, compare: bool):
         photo.bit_depth == 16 and fmt in LOSSLESS_16
     ):
         alpha = (alpha >> 8).astype(np.uint8)
-    bit_depth = 16 if photo.bit_depth == 16 and fmt in LOSSLESS_16 else 8
+    bit_depth = output_bit_depth(photo, fmt)
     if bit_depth == 8 and alpha is not None and alpha.dtype != np.uint8:
         alpha = alpha.astype(np.uint8)
     return image, alpha, bit_depth

@@ -127,8 +127,12 @@ def colorize_photo(
     photo: Photo,
     options: ColorizeOptions = ColorizeOptions(),
     analysis: Analysis | None = None,
+    dtype: type | np.dtype = np.float32,
 ) -> ColorizeResult:
     """Analyse (unless given) and render one photo; model failures are ModelErrors.
+
+    ``dtype``: the result's pixels (``Colorizer.render``); uint8 where only an 8-bit
+    file is written from it (``ExportOptions.result_dtype``).
 
     A category model that cannot be loaded is marked broken in the store and
     the photo is rendered again: its category then falls back to the universal
@@ -143,7 +147,7 @@ def colorize_photo(
             if analysis is None:
                 analysis = colorizer.analyze(photo.rgb)
             return colorizer.render(analysis, options.category, options.strength,
-                                    options.routing, pins=pins)
+                                    options.routing, pins=pins, dtype=dtype)
         except ModelFileError as e:
             if attempt == 0 and not e.fatal and not e.universal:
                 continue  # that category now routes to the universal model

@@ -409,3 +409,36 @@ def test_batch_runs_opencv_single_threaded_and_restores_it(
         assert seen == [2]
     finally:
         cv2.setNumThreads(before)
+
+
+def test_8bit_outputs_render_to_uint8_and_match_the_float_path(
+        format_zoo: Path, tiny_colorizer, tmp_path: Path, monkeypatch) -> None:
+    """The batch renders 8-bit outputs straight to uint8 (no float image) and 16-bit
+    ones as float; the files are those the float result gives, compare images too."""
+    from core import job
+    from core.export import encode_compare, encode_result
+
+    names = ("street.jpg", "camera.png", "deep16.png")
+    src = _copy(format_zoo, tmp_path / "in", *names)
+    dtypes = {}
+    real = job.colorize_photo
+
+    def spy(colorizer, photo, options=ColorizeOptions(), analysis=None, dtype=np.float32):
+        dtypes[photo.path.name] = np.dtype(dtype)
+        return real(colorizer, photo, options, analysis, dtype)
+
+    monkeypatch.setattr("core.batch.colorize_photo", spy)
+    export = ExportOptions(side_by_side=True)
+    report = run_batch([src], tmp_path / "out", tiny_colorizer, export=export)
+    assert not report.failed
+    assert dtypes == {"street.jpg": np.uint8, "camera.png": np.uint8,
+                      "deep16.png": np.float32}
+    for item in report.items:
+        photo = load_photo(item.input)
+        fmt = Path(item.output).suffix.lstrip(".")
+        f = real(tiny_colorizer, photo).rgb  # the float result, as before #12
+        for path, encode in ((item.output, encode_result), (item.compare, encode_compare)):
+            written = tmp_path / f"float_{Path(path).name}"
+            with open(written, "wb") as fh:
+                encode(photo, f, written, export, fmt)(fh)
+            assert written.read_bytes() == Path(path).read_bytes(), path

@@ -17,6 +17,7 @@ from skimage import data
 from core import engine, lab
 from core.categories import CATEGORIES, NO_DATA, UNIVERSAL
 from core.engine import SOFT_MIN_CONFIDENCE, SOFT_TOP_K, Analysis, Colorizer
+from core.pins import Pin
 from core.store import ModelStore, ModelStoreError
 
 
@@ -64,6 +65,22 @@ def test_output_has_the_original_resolution(cz: Colorizer, h: int, w: int) -> No
     assert r.rgb.min() >= 0.0 and r.rgb.max() <= 1.0
     assert r.to_uint8().shape == (h, w, 3) and r.to_uint8().dtype == np.uint8
     assert r.to_uint16().dtype == np.uint16
+
+
+def test_uint8_render_is_the_float_render_rounded(cz: Colorizer, photo: np.ndarray) -> None:
+    """dtype=np.uint8 (what the batch writes 8-bit files from) changes no pixel."""
+    a = cz.analyze(photo)
+    f = cz.render(a)
+    u = cz.render(a, dtype=np.uint8)
+    assert u.rgb.dtype == np.uint8 and u.rgb.shape == f.rgb.shape
+    assert np.array_equal(u.rgb, lab.to_uint8(f.rgb))
+    assert u.to_uint8() is u.rgb
+    assert np.array_equal(u.to_uint16(), u.rgb.astype(np.uint16) * 257)
+    pinned = cz.render(a, pins=[Pin(20, 30, (200, 40, 40))])
+    pinned8 = cz.render(a, pins=[Pin(20, 30, (200, 40, 40))], dtype=np.uint8)
+    assert np.array_equal(pinned8.rgb, lab.to_uint8(pinned.rgb))
+    r = cz.colorize(photo, dtype=np.uint8)
+    assert np.array_equal(r.rgb, u.rgb)
 
 
 def test_colour_keeps_the_photo_lightness(cz: Colorizer, photo: np.ndarray) -> None:

@@ -161,6 +161,31 @@ def test_compose_keeps_the_photo_colours_given_its_own_ab(photo: np.ndarray) -> 
     assert err < 0.03
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (300, 1100), (1100, 300)])
+@pytest.mark.parametrize("strength", [1.0, 0.4, 2.0])
+def test_compose_to_uint8_is_the_float_result_rounded(shape: tuple[int, int],
+                                                      strength: float) -> None:
+    """The 8-bit compose (no full-size float image) gives exactly what the writers
+    make of the float result: bit-identical, band edges included."""
+    from core.photo import _convert_depth
+
+    rng = np.random.default_rng(sum(shape))
+    L = rng.uniform(0.0, 100.0, shape).astype(np.float32)
+    ab = (rng.standard_normal((max(1, shape[0] // 7), max(1, shape[1] // 7), 2)) * 60.0
+          ).astype(np.float32)
+    f = lab.compose(L, ab, strength)
+    u = lab.compose(L, ab, strength, dtype=np.uint8)
+    assert u.dtype == np.uint8 and u.shape == shape + (3,)
+    assert np.array_equal(u, _convert_depth(f, 8))
+    assert np.array_equal(u, lab.to_uint8(f))
+
+
+def test_compose_refuses_other_dtypes() -> None:
+    with pytest.raises(ValueError, match="float32 or uint8"):
+        lab.compose(np.zeros((2, 2), np.float32), np.zeros((1, 1, 2), np.float32),
+                    dtype=np.uint16)
+
+
 def test_strength_zero_is_neutral_gray(photo: np.ndarray) -> None:
     lab_full = lab.rgb_to_lab(photo)
     out = lab.compose(lab_full[..., 0], lab_full[..., 1:], strength=0.0)
