@@ -216,3 +216,19 @@ def test_gray_luminance_by_table_is_bit_identical(bits: int) -> None:
     tinted = tall.copy()
     tinted[-1, -1, 2] += 1  # one pixel of colour in the last band: the full conversion
     np.testing.assert_array_equal(lab.luminance(tinted), lab.rgb_to_lab(tinted)[..., 0])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (513, 1001)])
+def test_colour_luminance_by_table_is_bit_identical(shape: tuple[int, int]) -> None:
+    """A toned or colour 8-bit photo's L comes from the table of all colours, filled
+    as photos need its rows: the very numbers of the full conversion, odd widths and
+    strided arrays included, and again once the rows are filled."""
+    rng = np.random.default_rng(shape[0])
+    rgb = rng.integers(0, 256, shape + (3,)).astype(np.uint8)
+    for _ in range(2):
+        np.testing.assert_array_equal(lab.luminance(rgb), lab.rgb_to_lab(rgb)[..., 0])
+    sepia = (np.array([1.0, 0.85, 0.65]) * rng.integers(0, 256, shape)[..., None]).astype(
+        np.uint8)
+    np.testing.assert_array_equal(lab.luminance(sepia), lab.rgb_to_lab(sepia)[..., 0])
+    wide = np.concatenate([rgb, sepia], axis=1)[:, ::2]  # a strided view
+    np.testing.assert_array_equal(lab.luminance(wide), lab.rgb_to_lab(wide)[..., 0])
