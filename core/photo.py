@@ -561,6 +561,10 @@ def encode_photo(
             f.write(data)
 
         return write
+    if key == "jpg":
+        return _jpeg_writer(target, _convert_depth(rgb, 8),
+                            None if alpha is None else _convert_depth(alpha, 8),
+                            quality, exif, icc)
     pil_write = _pillow_writer(key, _convert_depth(rgb, 8),
                                None if alpha is None else _convert_depth(alpha, 8),
                                quality, exif, icc)
@@ -689,6 +693,63 @@ def _pillow_writer(
         im.save(f, **opts)
 
     return write
+
+
+def _jpeg_writer(
+    target: Path, rgb: np.ndarray, alpha: np.ndarray | None, quality: int,
+    exif: bytes | None, icc: bytes | None,
+) -> Callable[[BinaryIO], None]:
+    """Encode an 8-bit JPEG with OpenCV, with EXIF (APP1) and ICC (APP2) put in after.
+
+    The same libjpeg-turbo encode as Pillow's (same quality tables, 4:2:0, baseline;
+    the same bytes for the same pixels), straight from the array: Pillow's
+    ``fromarray`` repacks the photo to 4 bytes a pixel under the GIL first (~20 ms
+    at 12 MP). The segments are those Pillow writes, in its order: JFIF APP0,
+    APP1 Exif, then APP2 ICC_PROFILE in chunks of at most 65,519 bytes.
+    """
+    if alpha is not None:
+        rgb = _over_white(rgb, alpha)
+    segments = b""
+    if exif:
+        exif = _with_exif_header(exif)
+        if len(exif) > 65_533:  # one JPEG segment; originals fit, junk may not
+            log.warning("EXIF too long for JPEG (%d bytes); not written", len(exif))
+        else:
+            segments += b"\xff\xe1" + struct.pack(">H", 2 + len(exif)) + exif
+    if icc:
+        chunks = [icc[i : i + _ICC_CHUNK] for i in range(0, len(icc), _ICC_CHUNK)]
+        if len(chunks) > 255:
+            log.warning("ICC profile too long for JPEG (%d bytes); not written", len(icc))
+        else:
+            for n, chunk in enumerate(chunks, 1):
+                segments += (b"\xff\xe2" + struct.pack(">H", 2 + 14 + len(chunk))
+                             + b"ICC_PROFILE\x00" + bytes((n, len(chunks))) + chunk)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise PhotoError(target, "could not encode the photo as jpg")
+    data = memoryview(buf).cast("B")
+    at = _after_jfif(data)
+    if at is None:
+        raise PhotoError(target, "could not encode the photo as jpg (unexpected layout)")
+
+    def write(f: BinaryIO) -> None:
+        f.write(data[:at])
+        f.write(segments)
+        f.write(data[at:])
+
+    return write
+
+
+#: ICC profile bytes per APP2 segment (65,535 less the length, "ICC_PROFILE\0" and 2 counters).
+_ICC_CHUNK = 65_519
+
+
+def _after_jfif(data: memoryview) -> int | None:
+    """Offset after SOI and the JFIF APP0 segment of an encoded JPEG (where APPn go)."""
+    if bytes(data[:4]) != b"\xff\xd8\xff\xe0":
+        return 2 if bytes(data[:2]) == b"\xff\xd8" else None
+    return 4 + int.from_bytes(data[4:6], "big")
 
 
 def _over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -332,6 +332,40 @@ def test_icc_and_exif_survive_a_round_trip(tmp_path: Path, astro: np.ndarray, sr
     assert ex.get_ifd(0x8769)[0x9003] == "1931:05:17 10:00:00"
 
 
+@pytest.mark.parametrize("metadata", ["none", "exif", "icc", "both", "big icc", "alpha"])
+def test_jpeg_written_by_opencv_is_pillows_file(tmp_path: Path, astro: np.ndarray,
+                                                srgb_icc: bytes, metadata: str) -> None:
+    """JPEGs are encoded by OpenCV with EXIF and ICC put in after: the pixels Pillow's
+    encoder gives, and the metadata Pillow reads back (an ICC profile of several
+    APP2 chunks too), in Pillow's segment order."""
+    exif = _exif(1).tobytes() if metadata in ("exif", "both", "big icc") else None
+    icc = {"icc": srgb_icc, "both": srgb_icc,
+           "big icc": bytes(range(256)) * 700}.get(metadata)  # 179 KB: 3 chunks
+    alpha = None
+    if metadata == "alpha":
+        alpha = np.zeros(astro.shape[:2], np.uint8)
+        alpha[10:60, 20:120] = 255
+    out = save_photo(tmp_path / "ours.jpg", astro, quality=88, exif=exif, icc=icc,
+                     alpha=alpha)
+    ref = tmp_path / "pillow.jpg"
+    flat = astro if alpha is None else photo._over_white(astro, alpha)
+    opts = {k: v for k, v in (("exif", exif and photo._with_exif_header(exif)),
+                              ("icc_profile", icc)) if v}
+    Image.fromarray(flat).save(ref, format="JPEG", quality=88, **opts)
+    with Image.open(out) as a, Image.open(ref) as b:
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        assert a.info.get("icc_profile") == icc
+        assert a.applist == b.applist  # the same APPn segments, in the same order
+    back = load_photo(out)
+    if metadata != "big icc":  # load_photo drops a profile that is not a valid ICC
+        assert back.icc == icc
+    if exif:
+        ex = _read_exif(back.exif)
+        assert ex[0x010F] == "TinctCam" and ex.get_ifd(0x8769)[0x9003] == "1931:05:17 10:00:00"
+    else:
+        assert back.exif is None
+
+
 @pytest.mark.parametrize(("fmt", "depth"), [("png", 8), ("webp", 8), ("tiff", 8),
                                             ("png", 16), ("tiff", 16)])
 def test_alpha_kept(tmp_path: Path, astro: np.ndarray, fmt: str, depth: int) -> None:
@@ -421,7 +455,7 @@ def test_save_is_atomic_and_leaves_no_temp(tmp_path: Path, astro: np.ndarray) ->
 
 def test_failed_save_keeps_the_old_file_and_no_temp(tmp_path: Path, astro: np.ndarray,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "x.jpg"
+    target = tmp_path / "x.png"  # a Pillow writer; JPEGs are encoded by OpenCV
     target.write_bytes(b"previous result")
 
     def disk_full(self: Image.Image, fp: io.BufferedWriter, *a: object, **k: object) -> None:
@@ -433,7 +467,7 @@ def test_failed_save_keeps_the_old_file_and_no_temp(tmp_path: Path, astro: np.nd
         save_photo(target, astro, overwrite=True)
     assert str(e.value).startswith(str(target))
     assert target.read_bytes() == b"previous result"
-    assert [q.name for q in tmp_path.iterdir()] == ["x.jpg"]
+    assert [q.name for q in tmp_path.iterdir()] == ["x.png"]
 
 
 def test_refuses_to_overwrite_an_original(tmp_path: Path, astro: np.ndarray) -> None:
