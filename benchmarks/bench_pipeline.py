@@ -76,6 +76,11 @@ from benchmarks.photos import SIZES, make_folder, old_photo, write_jpeg  # noqa:
 TARGET_12MP_E2E_S = 0.25
 #: ... and at most this multiple of its I/O floor (decode + Lab round trip + encode).
 TARGET_FLOOR_RATIO = 1.5
+#: ... a batch of 12 MP JPEGs at least this many photos a minute, 1 MP ones per second.
+TARGET_BATCH12_PER_MIN = 150
+TARGET_BATCH_PER_S = 20
+#: ... and a 12 MP photo's peak memory at most this (MiB).
+TARGET_PEAK_MIB = 1024
 
 STAGES = [
     # key, label
@@ -615,6 +620,40 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def targets(result: dict[str, Any]) -> str:
+    """The issue-12 targets this run measured, one line each, with the load they ran at."""
+    lines = ["## Targets (#12; 2 cores)", ""]
+    big = result["sizes"].get("12 MP")
+    if big:
+        e2e, floor = big["e2e"]["median_s"], big["io_floor"]["median_s"]
+        lines += [
+            f"- 12 MP end to end: **{e2e:.3f} s** median (target <= {TARGET_12MP_E2E_S} s: "
+            f"{'met' if e2e <= TARGET_12MP_E2E_S else 'missed'})",
+            f"- ... / its I/O floor ({floor:.3f} s): **{e2e / floor:.2f}x** (target <= "
+            f"{TARGET_FLOOR_RATIO}x: {'met' if e2e / floor <= TARGET_FLOOR_RATIO else 'missed'})",
+        ]
+    b = result.get("batch12")
+    if b:
+        per_min = b["photos_per_s"] * 60
+        lines.append(f"- 12 MP batch ({b['photos']} photos): **{per_min:.0f} photos/min** "
+                     f"(target >= {TARGET_BATCH12_PER_MIN}: "
+                     f"{'met' if per_min >= TARGET_BATCH12_PER_MIN else 'missed'})")
+    b = result.get("batch")
+    if b:
+        lines.append(f"- 1 MP batch ({b['photos']} photos): **{b['photos_per_s']:.1f} "
+                     f"photos/s** (target >= {TARGET_BATCH_PER_S}: "
+                     f"{'met' if b['photos_per_s'] >= TARGET_BATCH_PER_S else 'missed'})")
+    peak = (result.get("memory") or {}).get("12 MP", {}).get("process_peak_mib")
+    if peak:
+        lines.append(f"- peak RSS, 12 MP photo: **{peak:.0f} MiB** (target <= "
+                     f"{TARGET_PEAK_MIB}: {'met' if peak <= TARGET_PEAK_MIB else 'missed'})")
+    others = result.get("other_cores_busy")
+    lines.append(f"- load average before {result['load_before']}, after {result['load_after']}"
+                 + (f"; other processes kept {others:.2f} cores busy" if others is not None
+                    else "") + " (targets are for a quiet machine)")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default=None, help="models folder (default: TINCT_MODELS or "
@@ -623,7 +662,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     ap.add_argument("--batch-count", type=int, default=20, help="1 MP photos in the batch")
     ap.add_argument("--batch-repeat", type=int, default=2, help="timed batch runs")
-    ap.add_argument("--batch12-count", type=int, default=0, help="12 MP photos in a batch")
+    ap.add_argument("--batch12-count", type=int, default=12,
+                    help="12 MP photos in a batch (default 12; 0: none)")
     ap.add_argument("--backend", choices=("litert", "tf"), default="litert")
     ap.add_argument("--flat", type=int, default=0, metavar="N",
                     help="RSS over a batch of N 1 MP photos (hard links)")
@@ -701,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
     result["run_maxrss_mib"] = _maxrss_mib()
     result["other_cores_busy"] = watch.others()
 
-    text = markdown(result)
+    text = markdown(result) + "\n" + targets(result)
     print(text)
     if args.profile:
         print("## cProfile, one 12 MP end-to-end run (by own time)\n\n```")
