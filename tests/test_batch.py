@@ -442,3 +442,25 @@ def test_8bit_outputs_render_to_uint8_and_match_the_float_path(
             with open(written, "wb") as fh:
                 encode(photo, f, written, export, fmt)(fh)
             assert written.read_bytes() == Path(path).read_bytes(), path
+
+
+def test_batch_keeps_freed_memory_for_the_next_photo_and_gives_it_back(monkeypatch) -> None:
+    """A batch of several photos keeps glibc from unmapping freed photo buffers (the
+    next photo's would be fresh, zeroed pages); one photo changes nothing."""
+    import sys
+
+    from core import batch
+
+    assert batch._keep_freed_memory(1) is None
+    restore = batch._keep_freed_memory(2)
+    if not sys.platform.startswith("linux"):
+        assert restore is None
+        return
+    assert restore is not None  # glibc (the CI's and this machine's)
+    restore()
+    calls = []
+    monkeypatch.setattr(batch, "_keep_freed_memory",
+                        lambda n: calls.append(n) or (lambda: calls.append("restored")))
+    with batch._Pipeline([], None, ColorizeOptions(), ExportOptions()):
+        pass
+    assert calls == [0, "restored"]
