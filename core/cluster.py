@@ -172,7 +172,10 @@ class _ColorizeActor:
         for w, analysis in zip(todo, analyses):
             t1 = time.perf_counter()
             try:
-                w.result = colorize_photo(self.colorizer, w.photo, s.options, analysis)
+                # 8-bit outputs as uint8 (ExportOptions.result_dtype): a quarter of the
+                # float result's bytes, also when results travel back to the driver.
+                w.result = colorize_photo(self.colorizer, w.photo, s.options, analysis,
+                                          s.export.result_dtype(w.photo, w.target.fmt))
             except JobError as exc:
                 w.fail(exc, s.options)
             w.seconds += share + time.perf_counter() - t1
