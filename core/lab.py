@@ -193,36 +193,39 @@ def net_to_ab(ab_net: np.ndarray) -> np.ndarray:
 
 
 def compose(L: np.ndarray, ab: np.ndarray, strength: float = 1.0,
-            dtype: type | np.dtype = np.float32) -> np.ndarray:
+            dtype: type | np.dtype = np.float32,
+            offset: np.ndarray | None = None) -> np.ndarray:
     """Put predicted ab (any size) onto full-resolution L; return RGB.
 
     ab is upsampled bilinearly (chroma is low-frequency: the eye reads detail
     from L), scaled by ``strength`` and the result clipped to the sRGB gamut.
     ``dtype`` float32 gives RGB in 0..1; uint8 gives 0..255, the same numbers
     as :func:`to_uint8` of the float result, written band by band so that the
-    full-size float image (144 MB at 12 MP) never exists.
+    full-size float image (144 MB at 12 MP) never exists. ``offset`` (ab, any
+    size, upsampled the same way) is added after the scaling: where it is zero
+    the result is, to the bit, that without it.
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float32), np.dtype(np.uint8)):
         raise ValueError(f"compose gives float32 or uint8 RGB, not {dtype}")
     h, w = L.shape
     L = np.asarray(L, np.float32)
-    ab = np.asarray(ab, np.float32)
-    if ab.shape[:2] != (h, w):
-        ab = cv2.resize(ab, (w, h), interpolation=cv2.INTER_LINEAR)
-    ab = np.broadcast_to(ab, (h, w, 2))
+    ab = _full(ab, h, w)
+    off = None if offset is None else _full(offset, h, w)
     # Band by band (cache-sized, no full-size Lab or scaled-ab temporaries);
     # the same numbers as converting the whole Lab image at once.
     rows = min(max(1, _CACHE_BAND_PIXELS // max(w, 1)), max(h, 1))
     rgb = np.empty((h, w, 3), dtype)
     lab = np.empty((rows, w, 3), np.float32)
-    scaled = np.empty((rows, w, 2), np.float32) if strength != 1.0 else None
+    scaled = np.empty((rows, w, 2), np.float32) if strength != 1.0 or off is not None else None
     band = np.empty((rows, w, 3), np.float32) if dtype == np.uint8 else None
     for y in range(0, h, rows):
         n = min(rows, h - y)
         ab_rows = ab[y : y + n]
-        if scaled is not None:
+        if strength != 1.0:
             ab_rows = np.multiply(ab_rows, np.float32(strength), out=scaled[:n])
+        if off is not None:
+            ab_rows = np.add(ab_rows, off[y : y + n], out=scaled[:n])
         cv2.merge([np.ascontiguousarray(L[y : y + n]), np.ascontiguousarray(ab_rows)],
                   dst=lab[:n])
         out = rgb[y : y + n]
@@ -249,6 +252,14 @@ def to_uint8(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return cv2.addWeighted(a, 255.0, a, 0.0, 0.0, dtype=cv2.CV_8U).reshape(a.shape)
     cv2.addWeighted(a, 255.0, a, 0.0, 0.0, dst=out, dtype=cv2.CV_8U)
     return out
+
+
+def _full(ab: np.ndarray, h: int, w: int) -> np.ndarray:
+    """ab (any size) bilinearly at (h, w)."""
+    ab = np.asarray(ab, np.float32)
+    if ab.shape[:2] != (h, w):
+        ab = cv2.resize(ab, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.broadcast_to(ab, (h, w, 2))
 
 
 #: Pixels per band of the banded conversions (12 MB of float Lab).
