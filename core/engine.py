@@ -24,7 +24,7 @@ from core import lab
 from core.backend import Runner
 from core.categories import CATEGORIES, UNIVERSAL, validate
 from core.decoding import Decoding, decode
-from core.pins import Pin, build_guide, check_pins, pin_offset
+from core.pins import Pin, build_guide, check_pins, pin_spread
 from core.store import ModelStore
 from core.upsampling import upsample_ab
 
@@ -308,9 +308,7 @@ class Colorizer:
         pins = check_pins(pins, w, h)
         used, weights, notes = self._plan_loaded(analysis, category, routing)
         if pins:
-            guide = analysis.pin_guide
-            if guide is None:
-                guide = analysis.pin_guide = build_guide(analysis.L)
+            guide = self._pin_guide(analysis)
             # A dragged pin re-renders with the same models: decode their colour once.
             key = tuple(sorted(weights.items()))
             if guide.auto_key != key:
@@ -366,17 +364,45 @@ class Colorizer:
                        pins: Sequence[Pin], dtype: type | np.dtype = np.float32,
                        **settings: Any) -> np.ndarray:
         """RGB of ``guide.auto_ab`` at ``strength`` with ``pins`` spread in (``settings``:
-        core.pins.propagate's, for the benchmark's sweep).
+        core.pins.spread's, for the benchmark's sweep).
 
         The automatic colour is upsampled exactly as without pins (cached on the guide)
-        and the pins' offset upsampled on its own and added: where no pin reaches, the
-        result is the automatic one.
+        and the pins' offset upsampled on its own and added, and only inside the pins'
+        regions (:meth:`pin_regions`): outside them the result is the automatic one to
+        the bit.
         """
         if guide.auto_up is None:
             guide.auto_up = self._upsample(analysis, guide.auto_ab)
-        offset = pin_offset(guide, guide.auto_ab, strength, pins, **settings)
-        ab = guide.auto_up * np.float32(strength) + self._upsample(analysis, offset)
-        return lab.compose(analysis.L, ab, dtype=dtype)
+        spread = pin_spread(guide, guide.auto_ab, strength, pins, **settings)
+        offset = self._upsample(analysis, spread.offset)
+        inside = spread.regions(offset.shape[:2], self.pin_margin()).any(axis=0)
+        offset[~inside] = 0.0  # only the upsampling's float dust is there
+        return lab.compose(analysis.L, guide.auto_up, strength, dtype, offset=offset)
+
+    def pin_regions(self, analysis: Analysis, pins: Sequence[Pin],
+                    shape: tuple[int, int] | None = None, **settings: Any) -> np.ndarray:
+        """(K, H, W) bool: each pin's region at ``shape`` (the photo's size by default),
+        as :meth:`render` applies it: outside all of them the render with ``pins`` is the
+        automatic one to the bit (core.pins.Spread.regions, with this engine's
+        upsampling reach). ``settings``: core.pins.spread's, as for compose_pinned."""
+        h, w = analysis.L.shape
+        pins = check_pins(pins, w, h)
+        guide = self._pin_guide(analysis)
+        auto = np.zeros(guide.shape + (2,), np.float32)  # the regions do not depend on it
+        spread = pin_spread(guide, auto, 1.0, pins, **settings)
+        return spread.regions(shape or (h, w), self.pin_margin())
+
+    @staticmethod
+    def _pin_guide(analysis: Analysis) -> Any:
+        """The photo's propagation guide (core.pins), built on its first pinned render."""
+        if analysis.pin_guide is None:
+            analysis.pin_guide = build_guide(analysis.L)
+        return analysis.pin_guide
+
+    def pin_margin(self) -> int:
+        """Grid cells the pins' offset reaches beyond their regions on its way to the
+        photo: the guided upsampling's two box filters, and one for the bilinear steps."""
+        return 2 * max(0, self.decoding.upsample_radius) + 1
 
     def _upsample(self, analysis: Analysis, ab: np.ndarray) -> np.ndarray:
         """ab at any resolution -> the colour map of the photo (edge-aware, decoding's

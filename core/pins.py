@@ -12,16 +12,20 @@ whose neighbour weights fall with the L difference, so edges stop it), solved
 by alternating 1-D passes along rows and columns, each a tridiagonal system
 factored once per photo. Smoothing a pin's unit mass gives its reach ``S_k``:
 flat inside a region closed by edges, falling off with distance in an open
-one. Normalised by its value at the pin, it is the pin's confidence (1 at the
-pin); several pins share a region in proportion to their reach, so they split
-it along its inner edges and blend smoothly where there are none. It also falls
-off with the difference in L from the pin (a bilateral range term,
-``L_RANGE``): a boundary that is gradual or faint in L does not stop the
-smoother, but the surface beyond is usually much lighter or darker. The result
-is an ab *offset* from the automatic colour (far from every pin: zero), which
-the engine upsamples onto the full-resolution L and adds to the automatic
-colour upsampled exactly as without pins, so the rest of the photo keeps the
-automatic result to the bit.
+one. Normalised by its value at the pin, times a fall-off with the difference
+in L from the pin (a bilateral range term, ``L_RANGE``: a boundary that is
+gradual or faint in L does not stop the smoother, but the surface beyond is
+usually much lighter or darker), it is the pin's confidence (1 at the pin).
+
+A pin's *region* is where its confidence is above ``FLOOR``; the pin's weight
+ramps smoothly from exactly zero there (no seam) and nothing outside it moves:
+:meth:`Spread.regions` is that rule, and what the engine, the benchmark and the
+tests all use. Several pins share a region in proportion to their reach, so
+they split it along its inner edges and blend smoothly where there are none.
+The result is an ab *offset* from the automatic colour (outside every region:
+exactly zero), which the engine upsamples onto the full-resolution L and adds
+to the automatic colour upsampled exactly as without pins, so the rest of the
+photo keeps the automatic result to the bit.
 
 Levin et al.'s exact sparse solve ("Colorization using Optimization", 2004)
 is the reference formulation; :func:`propagate_exact` solves it (with a
@@ -32,6 +36,7 @@ faster at the same resolution, which is what lets the GUI follow a drag.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +59,14 @@ GAIN = 1.0
 #: (0 turns it off). bench_pins.py: one pin made the ab error outside its real region
 #: worse on 21 % of sampled test photos without it, 9 % with it, at the same 10-pin gain.
 L_RANGE = 15.0
+#: A pin's region: where its confidence (1 at the pin) is above this. Below it the pin
+#: does nothing at all -- the photo keeps the automatic colour to the bit -- and above it
+#: the pin's weight ramps up smoothly (a smoothstep from 0 here to its full confidence at
+#: twice this), so a region has no visible edge. bench_pins.py picked it: see
+#: docs/results.md, "colour pins".
+FLOOR = 0.03
+#: Pins' smoothed reaches kept per guide (one per grid cell a pin was put in).
+REACH_CACHE = 48
 #: Smoother iterations (Min et al. use 3).
 ITERATIONS = 3
 #: "offset": shift the automatic colour by (pin - automatic at the pin);
@@ -173,6 +186,9 @@ class Guide:
     reach: float  # grid px
     _rows: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
     _cols: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
+    #: :func:`reaches`' cache: grid cell -> the smoothed unit mass put there.
+    _reach: OrderedDict[tuple[int, int], np.ndarray] = field(
+        default_factory=OrderedDict, repr=False)
     #: A unit mass smoothed over a flat grid of this size, read where it was put: what
     #: a pin's mass is scaled by, so that its confidence is 1 at the pin (and more in
     #: a region closed by edges, where the mass cannot spread out).
@@ -279,48 +295,143 @@ def propagate(
     mode: str = DEFAULT_MODE,
     gain: float = GAIN,
     l_range: float = L_RANGE,
+    floor: float = FLOOR,
 ) -> np.ndarray:
-    """ab on the guide's grid: ``auto_ab`` (h, w, 2) with the pins' colours spread in.
+    """ab on the guide's grid: ``auto_ab`` (h, w, 2) with the pins' colours spread in
+    (:func:`spread`'s offset added to it)."""
+    auto = np.asarray(auto_ab, np.float32)
+    if not pins:
+        return auto.copy()
+    return auto + spread(guide, pins, auto, mode, gain, l_range, floor).offset
 
-    One smoothing of 4 channels whatever the number of pins: the sum of the pins'
-    masses (their reach), of mass x colour and of mass x the L at the pin. The last
-    gives, everywhere, the lightness of the pins that reach there; the confidence
-    falls off with the difference from it (``l_range``, a bilateral range term).
-    The smoother stops at sharp steps in L, but a boundary whose L changes over
-    several grid cells, or by a few units only, passes it: measured against the
-    real photos' regions (bench_pins.py), that was where one pin still spilled
-    into its neighbours; a surface much lighter or darker than the pin is taken
-    as another one.
+
+@dataclass(eq=False)
+class Spread:
+    """What some pins do on the guide's grid: the ab offset they add to the automatic
+    colour, and each pin's confidence (where it acts: :meth:`regions`)."""
+
+    guide: Guide
+    offset: np.ndarray  # (h, w, 2) float32, exactly 0 outside every pin's region
+    conf: np.ndarray  # (K, h, w) float64, each pin's confidence (1 at the pin)
+    floor: float
+
+    def grid_regions(self) -> np.ndarray:
+        """(K, h, w) bool: each pin's region on the grid -- the one rule, see FLOOR."""
+        return self.conf > self.floor
+
+    def regions(self, shape: tuple[int, int] | None = None, margin: int = 0) -> np.ndarray:
+        """(K, H, W) bool: each pin's region resampled to ``shape`` (the photo's own
+        size by default), grown by ``margin`` grid cells first.
+
+        ``margin`` covers what the caller does with the offset after: the engine's
+        edge-aware upsampling reaches ``2 * radius`` grid cells beyond its input
+        (:meth:`core.engine.Colorizer.pin_regions` passes that, plus one cell for
+        the last bilinear step). The resampling is bilinear and any touch counts, so
+        the mask holds every pixel a bilinear resize of the offset can reach.
+        """
+        grid = self.grid_regions()
+        if margin > 0:
+            k = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
+            grid = np.stack([cv2.dilate(m.astype(np.uint8), k) > 0 for m in grid])
+        h, w = self.guide.shape
+        if shape is None:
+            shape = (round(h / self.guide.scale_y), round(w / self.guide.scale_x))
+        if tuple(shape) == (h, w):
+            return grid
+        H, W = shape
+        return np.stack([
+            cv2.resize(m.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR) > 0
+            for m in grid
+        ]) if len(grid) else np.zeros((0, H, W), bool)
+
+
+def reaches(guide: Guide, pins: Sequence[Pin]) -> np.ndarray:
+    """(K, h, w): each pin's unit mass smoothed over the grid, scaled to 1 at a pin in a
+    flat area (more inside a region closed by edges, where it cannot spread out).
+
+    Linear in the mass, so one smoothing per grid cell a pin falls into, cached on the
+    guide: a dragged pin smooths only itself, the others are read back.
+    """
+    nodes = [guide.node(p) for p in pins]
+    new = list(dict.fromkeys(n for n in nodes if n not in guide._reach))
+    if new:
+        h, w = guide.shape
+        f = np.zeros((h, w, len(new)))
+        for k, (r, c) in enumerate(new):
+            f[r, c, k] = 1.0 / guide.peak
+        s = guide.smooth(f)
+        for k, n in enumerate(new):
+            guide._reach[n] = np.maximum(s[..., k], 0.0).astype(np.float32)
+            guide._reach.move_to_end(n)
+        while len(guide._reach) > max(REACH_CACHE, len(set(nodes))):
+            guide._reach.popitem(last=False)
+    for n in nodes:
+        guide._reach.move_to_end(n)
+    h, w = guide.shape
+    return np.stack([guide._reach[n] for n in nodes]) if nodes else np.zeros((0, h, w))
+
+
+def spread(
+    guide: Guide,
+    pins: Sequence[Pin],
+    auto_ab: np.ndarray,
+    mode: str = DEFAULT_MODE,
+    gain: float = GAIN,
+    l_range: float = L_RANGE,
+    floor: float = FLOOR,
+) -> Spread:
+    """The pins' offset from ``auto_ab`` (h, w, 2, on the grid) and their confidences.
+
+    Pin k's reach ``r_k`` (:func:`reaches`) and its lightness term
+    ``g_k = exp(-(L - L_k)^2 / 2 l_range^2)`` (L_k: the grid's L at the pin) give
+    its confidence ``c_k = min(1, gain r_k) g_k``. The smoother stops at sharp steps
+    in L, but a boundary whose L changes over several grid cells, or by a few units
+    only, passes it: measured against the real photos' regions (bench_pins.py), that
+    was where one pin still spilled into its neighbours; a surface much lighter or
+    darker than the pin is taken as another one.
+
+    The pin acts with ``a_k = c_k s_k``, ``s_k`` the ramp of :data:`FLOOR`: exactly 0
+    where ``c_k <= floor`` (outside its region), 1 from ``2 floor`` on. Where pins
+    overlap they share in proportion to ``r_k g_k s_k`` (so they split a region along
+    its inner edges), and the colour moves by ``min(1, sum a_k)`` of the way to theirs.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     auto = np.asarray(auto_ab, np.float64)
-    if not pins:
-        return auto.astype(np.float32)
     h, w = guide.shape
+    if not pins:
+        return Spread(guide, np.zeros((h, w, 2), np.float32), np.zeros((0, h, w)), floor)
     target = pin_ab(pins)
-    f = np.zeros((h, w, 4))
-    mass = 1.0 / guide.peak
-    for k, p in enumerate(pins):
-        node = guide.node(p)
-        colour = target[k] - auto[node] if mode == "offset" else target[k]
-        f[node + (0,)] += mass
-        f[node[0], node[1], 1:3] += mass * colour
-        f[node + (3,)] += mass * guide.L[node]
-    s = guide.smooth(f)
-    total = np.maximum(s[..., 0], 0.0)
-    safe = np.maximum(total, 1e-12)
-    value = s[..., 1:3] / safe[..., None]
-    conf = np.minimum(gain * total, 1.0)
+    reach = reaches(guide, pins).astype(np.float64)
+    conf = np.minimum(gain * reach, 1.0)
+    lk = np.array([guide.L[guide.node(p)] for p in pins], np.float64)
     if l_range:
-        dl = guide.L - s[..., 3] / safe
-        conf = conf * np.exp(-(dl**2) / (2 * l_range**2))
-    conf = conf[..., None]
-    if mode == "offset":
-        out = auto + conf * value
+        near = np.exp(-((guide.L[None].astype(np.float64) - lk[:, None, None]) ** 2)
+                      / (2 * l_range**2))
+        conf *= near
+        share = reach * near
     else:
-        out = auto + conf * (value - auto)
-    return out.astype(np.float32)
+        share = reach
+    if floor > 0:
+        t = np.clip((conf - floor) / floor, 0.0, 1.0)
+        ramp = t * t * (3.0 - 2.0 * t)  # smoothstep: no seam where the region ends
+        act = conf * ramp
+        share = share * ramp
+    else:
+        act = conf
+    if mode == "offset":
+        colour = np.array([target[k] - auto[guide.node(p)] for k, p in enumerate(pins)])
+    else:
+        colour = target
+    total = share.sum(0)
+    value = np.einsum("khw,kc->hwc", share, colour) / np.maximum(total, 1e-300)[..., None]
+    amount = np.minimum(act.sum(0), 1.0)[..., None]
+    if mode == "offset":
+        offset = amount * value
+    else:
+        offset = amount * (value - auto)
+    offset[amount[..., 0] == 0] = 0.0  # exactly: outside every region nothing moves
+    return Spread(guide, offset.astype(np.float32), conf, floor)
 
 
 def grid_ab(guide: Guide, ab: np.ndarray) -> np.ndarray:
@@ -381,7 +492,7 @@ def propagate_exact(
 # --------------------------------------------------------------------------- engine hook
 
 
-def pin_offset(
+def pin_spread(
     guide: Guide,
     auto_ab: np.ndarray,
     strength: float,
@@ -389,31 +500,30 @@ def pin_offset(
     mode: str = DEFAULT_MODE,
     gain: float = GAIN,
     **settings: float,
-) -> np.ndarray:
-    """What the pins add to the automatic colour at ``strength``: an ab offset on the
-    guide's grid (the pins keep their own colour whatever the strength).
+) -> Spread:
+    """:func:`spread` over the automatic colour (model size) at ``strength``: the pins
+    keep their own colour whatever the strength.
 
-    An offset, not the pinned ab itself, so that the caller upsamples the automatic
-    colour exactly as it does without pins and adds this, upsampled, on top: where no
-    pin reaches the offset is zero and the photo is the automatic result to the bit.
-    (Resampling the automatic colour onto the grid and upsampling that instead
-    changed it everywhere, by up to 35 ab units on a 256 px photo: the one "leak" the
-    region measure of bench_pins.py found all over the photo.)
+    The engine adds the offset, upsampled on its own, to the automatic colour upsampled
+    exactly as without pins: outside every pin's region the offset is zero and the
+    photo is the automatic result to the bit. (Resampling the automatic colour onto the
+    grid and upsampling that instead changed it everywhere, by up to 35 ab units on a
+    256 px photo: the one "leak" the region measure of bench_pins.py found all over.)
     """
     auto = grid_ab(guide, auto_ab) * np.float32(strength)
-    return propagate(guide, pins, auto, mode, gain, **settings) - auto
+    return spread(guide, pins, auto, mode, gain, **settings)
 
 
-def pinned_ab(
-    guide: Guide,
-    auto_ab: np.ndarray,
-    strength: float,
-    pins: Sequence[Pin],
-    mode: str = DEFAULT_MODE,
-    gain: float = GAIN,
-    **settings: float,
-) -> np.ndarray:
+def pin_offset(guide: Guide, auto_ab: np.ndarray, strength: float, pins: Sequence[Pin],
+               **settings: Any) -> np.ndarray:
+    """What the pins add to the automatic colour at ``strength``: :func:`pin_spread`'s
+    ab offset on the guide's grid."""
+    return pin_spread(guide, auto_ab, strength, pins, **settings).offset
+
+
+def pinned_ab(guide: Guide, auto_ab: np.ndarray, strength: float, pins: Sequence[Pin],
+              **settings: Any) -> np.ndarray:
     """The automatic colour at ``strength`` with the pins spread in, on the guide's grid
-    (for tests and the reference; rendering adds :func:`pin_offset` at full size)."""
+    (for tests and the reference; rendering adds the offset at full size)."""
     auto = grid_ab(guide, auto_ab) * np.float32(strength)
-    return propagate(guide, pins, auto, mode, gain, **settings)
+    return auto + pin_offset(guide, auto_ab, strength, pins, **settings)

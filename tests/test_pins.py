@@ -125,9 +125,78 @@ def test_a_dragged_pin_reuses_the_guide() -> None:
     auto = _zero_auto(g)
     a = propagate(g, [Pin(40, 120, BLUE)], auto)
     b = propagate(g, [Pin(41, 121, BLUE)], auto)
-    c = propagate(g, [Pin(40, 120, BLUE)], auto)
-    np.testing.assert_array_equal(a, c)  # cached normalisers give the same answer
+    c = propagate(g, [Pin(40, 120, BLUE), Pin(250, 60, RED)], auto)
+    d = propagate(g, [Pin(40, 120, BLUE)], auto)
+    np.testing.assert_array_equal(a, d)  # cached reaches give the same answer
     assert np.abs(a - b).mean() < 0.5
+    fresh = build_guide(_halves())  # and the same as a guide that never saw a pin
+    np.testing.assert_array_equal(c, propagate(fresh, [Pin(40, 120, BLUE), Pin(250, 60, RED)],
+                                               auto))
+
+
+# --------------------------------------------------------------------------- regions
+
+
+def _regions(L: np.ndarray, pin_list: list[Pin]) -> tuple[pins.Guide, pins.Spread]:
+    g = build_guide(L)
+    return g, pins.spread(g, pin_list, _zero_auto(g))
+
+
+def test_a_pins_region_stops_at_an_L_edge() -> None:
+    g, sp = _regions(_halves(), [Pin(40, 120, BLUE)])
+    grid = sp.regions(g.shape)[0]
+    w = g.shape[1]
+    assert grid[g.node(Pin(40, 120, BLUE))]
+    assert grid[:, : w // 2].all()  # the whole lighter half, closed by the step ...
+    assert not grid[:, w // 2 :].any()  # ... and nothing beyond it
+    np.testing.assert_array_equal(sp.offset[:, w // 2 :], 0.0)  # exactly nothing
+    # At the photo's size, grown by a margin of grid cells: it ends that far past the step.
+    photo = sp.regions((240, 320), margin=2)[0]
+    assert photo[:, :160].all() and not photo[:, 160 + 3 :].any()
+
+
+def test_a_pins_region_is_bounded_in_an_open_flat_area() -> None:
+    L = np.full((300, 1200), 50.0, np.float32)
+    pin = Pin(30, 150, RED)
+    g, sp = _regions(L, [pin])
+    region = sp.regions(g.shape)[0]
+    r, c = g.node(pin)
+    row = region[r]
+    assert row[c] and not row[-1]  # the distance fade ends it, edges or not
+    inside = np.flatnonzero(row)
+    assert np.all(np.diff(inside) == 1)  # one piece along the row
+    chroma = np.hypot(sp.offset[r, :, 0], sp.offset[r, :, 1])
+    end = inside[-1]
+    np.testing.assert_array_equal(chroma[end + 1 :], 0.0)  # exactly zero outside
+    # and no seam where it ends: the colour fades to nothing in small steps
+    full = np.hypot(*_ab(RED))
+    assert chroma[end] < 0.01 * full
+    assert np.abs(np.diff(chroma[c:])).max() < 0.02 * full
+
+
+def test_a_pins_region_is_where_its_confidence_passes_the_floor() -> None:
+    # One rule: the grid region is conf > FLOOR, the pin's colour moves nothing outside
+    # it, and with several pins each has its own (its weight ramps from 0 at FLOOR).
+    L = np.full((120, 320), 50.0, np.float32)
+    L[:, 160:] = 20.0
+    pin_list = [Pin(20, 60, RED), Pin(300, 60, BLUE)]
+    g, sp = _regions(L, pin_list)
+    regions = sp.regions(g.shape)
+    np.testing.assert_array_equal(regions, sp.conf > pins.FLOOR)
+    assert not (regions[0] & regions[1]).any()  # the step keeps them apart
+    moved = np.hypot(sp.offset[..., 0], sp.offset[..., 1]) > 0
+    assert not (moved & ~regions.any(axis=0)).any()
+
+
+def test_pinned_ab_is_the_automatic_colour_plus_pin_offset() -> None:
+    g = build_guide(_halves())
+    auto = np.random.default_rng(1).normal(0, 20, (64, 64, 2)).astype(np.float32)
+    pin_list = [Pin(40, 120, BLUE), Pin(250, 60, RED)]
+    for strength in (1.0, 0.5):
+        grid = pins.grid_ab(g, auto) * np.float32(strength)
+        got = pins.pinned_ab(g, auto, strength, pin_list)
+        np.testing.assert_array_equal(got, grid + pins.pin_offset(g, auto, strength, pin_list))
+        np.testing.assert_array_equal(got, propagate(g, pin_list, grid))
 
 
 # --------------------------------------------------------------------------- validation
@@ -216,8 +285,48 @@ def test_far_from_a_pin_the_render_is_the_automatic_one(cz) -> None:
         plain = cz.compose(a, guide.auto_ab, strength)
         res = cz.compose_pinned(a, guide, strength, [Pin(50, 45, (60, 90, 160))])
         assert np.abs(res[30:60, 30:70] - plain[30:60, 30:70]).max() > 0.05  # the pin acts
-        np.testing.assert_allclose(res[:, 110:], plain[:, 110:], atol=1e-5)
-        np.testing.assert_allclose(res[80:], plain[80:], atol=1e-5)
+        np.testing.assert_array_equal(res[:, 110:], plain[:, 110:])
+        np.testing.assert_array_equal(res[80:], plain[80:])
+
+
+def _objects(seed: int = 5) -> np.ndarray:
+    """A gray photo of flat shapes on a textured ground: closed regions and open ones."""
+    rng = np.random.default_rng(seed)
+    g = rng.integers(60, 80, (150, 240)).astype(np.uint8)
+    g[20:70, 20:90] = 200
+    g[90:140, 120:220] = 130
+    g[30:60, 150:230] = 30
+    return np.repeat(g[..., None], 3, axis=-1)
+
+
+@pytest.mark.parametrize("strength", [1.0, 0.6])
+def test_outside_its_region_a_pinned_render_is_the_automatic_one(cz, strength: float) -> None:
+    a = cz.analyze(_objects())
+    plain = cz.render(a, strength=strength)
+    for pin_list in ([Pin(50, 40, BLUE)], [Pin(50, 40, BLUE), Pin(170, 110, RED)],
+                     [Pin(10, 140, RED)]):  # the last on the open textured ground
+        res = cz.render(a, strength=strength, pins=pin_list)
+        regions = cz.pin_regions(a, pin_list)
+        assert regions.shape == (len(pin_list), 150, 240)
+        out = ~regions.any(axis=0)
+        assert out.mean() > 0.2  # the regions are a part of the photo, not all of it
+        np.testing.assert_array_equal(res.rgb[out], plain.rgb[out])  # to the bit
+        inside = regions.any(axis=0)
+        assert np.abs(res.rgb[inside] - plain.rgb[inside]).max() > 0.05  # and they act
+        assert all(r[int(p.y), int(p.x)] for r, p in zip(regions, pin_list))
+
+
+def test_the_region_clamp_removes_only_float_dust(cz) -> None:
+    # The engine zeroes the upsampled offset outside the regions; its margin covers the
+    # upsampling's reach, so nothing visible is cut there (no seam at a region's end).
+    a = cz.analyze(_objects())
+    guide = cz._pin_guide(a)
+    guide.auto_ab = np.random.default_rng(2).normal(0, 25, (64, 64, 2)).astype(np.float32)
+    pin_list = [Pin(50, 40, BLUE), Pin(10, 140, RED)]
+    sp = pins.pin_spread(guide, guide.auto_ab, 1.0, pin_list)
+    up = cz._upsample(a, sp.offset)
+    inside = sp.regions(up.shape[:2], cz.pin_margin()).any(axis=0)
+    assert np.abs(up[~inside]).max(initial=0.0) < 1e-3
 
 
 def test_render_refuses_a_pin_outside_the_photo(cz, steps: np.ndarray) -> None:
