@@ -4,10 +4,14 @@ Quality (ideepcolor's protocol, Zhang et al. 2017): for each photo, N pins
 (N = 1, 5, 10, 20) at random points, each the real photo's mean colour in a
 5x5 patch (its mean L and ab, as the colour a user would pick); PSNR and ab
 error against the real photo, beside the automatic result. With 1 pin, also
-what it did outside its true region -- the connected area around it whose
-*real* ab stays close to the pin's (``true_region``) -- per photo: the change
-of the ab error there (mean, and the worst 32 px tile), to check that a pin
-leaves the rest of the photo alone.
+what it did outside its own region -- the engine's (``Colorizer.pin_regions``,
+where its confidence is above ``core.pins.FLOOR``): how many photos changed
+there at all (should be none) and how much of the photo the region is -- and
+outside its true region -- the connected area around it whose *real* ab stays
+close to the pin's (``true_region``) -- per photo: the change of the ab error
+there (mean, and the worst 32 px tile). The first checks the engine keeps its
+rule; the second how well L's edges find the real object (a colour boundary
+without a change in L is invisible to them).
 
 Photos: the evaluation's own sets, through its loaders
 (``core.training.dataset.load_split`` and ``core.training.evaluate.load_general``):
@@ -137,7 +141,8 @@ def load_sets(prepared: Path | None, general_dir: Path, per_category: int | None
     return sets
 
 
-Renderer = Callable[[object, list[pins.Pin]], np.ndarray]
+#: A renderer: (analysis, pins) -> (RGB 0..1, each pin's own region at the photo's size).
+Renderer = Callable[[object, list[pins.Pin]], tuple[np.ndarray, np.ndarray]]
 
 
 def measure(c: Colorizer, images: list[np.ndarray], seed: int,
@@ -164,10 +169,19 @@ def measure(c: Colorizer, images: list[np.ndarray], seed: int,
                 pin_list = simulated_pins(truth, n, np.random.default_rng((seed, idx, n)))
                 region = true_region(truth_lab, pin_list[0]) if n == 1 else None
                 for name, render in renderers.items():
-                    out = render(a, pin_list)
+                    out, own = render(a, pin_list)
                     r = rows[name]
                     r.setdefault(f"psnr@{n}", []).append(psnr(out, t))
                     r.setdefault(f"ab@{n}", []).append(ab_mse(out, t))
+                    if region is not None and own is not None:
+                        r.setdefault("own_area", []).append(float(own[0].mean()))
+                        rest = ~own.any(axis=0)
+                        r.setdefault("own_changed", []).append(
+                            float(np.any(out[rest] != auto[rest])))
+                        r.setdefault("own_changed_u8", []).append(
+                            float(np.any(_u8(out[rest]) != _u8(auto[rest]))))
+                        r.setdefault("own_max", []).append(
+                            float(np.abs(out[rest] - auto[rest]).max()) if rest.any() else 0.0)
                     if region is not None:
                         ch = outside_change(auto_sq, _ab_sq(out, truth_ab), region)
                         r.setdefault("out_auto", []).append(float(auto_sq[~region].mean())
@@ -182,6 +196,13 @@ def measure(c: Colorizer, images: list[np.ndarray], seed: int,
             for n in counts:
                 gain = np.array(r[f"psnr@{n}"]) - np.array(base["psnr"])
                 summary[f"gain@{n}"] = float(gain.mean())
+            if "own_changed" in r:
+                summary.update({
+                    "own_changed_photos": float(np.sum(r["own_changed"])),  # should be 0
+                    "own_changed_u8_photos": float(np.sum(r["own_changed_u8"])),
+                    "own_max_diff": float(np.max(r["own_max"])),
+                    "own_area_median": float(np.median(r["own_area"])),
+                })
             if "out_mean" in r:
                 worse = np.array(r["out_mean"])
                 block = np.array(r["out_block"])
@@ -200,6 +221,20 @@ def measure(c: Colorizer, images: list[np.ndarray], seed: int,
     return out
 
 
+def _u8(rgb: np.ndarray) -> np.ndarray:
+    """RGB 0..1 as saved (ColorizeResult.to_uint8's rounding)."""
+    return (rgb * 255.0 + 0.5).astype(np.uint8)
+
+
+def engine_renderer(c: Colorizer) -> Renderer:
+    """Colorizer.render with pins, and the pins' regions as the engine defines them."""
+
+    def render(a, pin_list):
+        return c.render(a, pins=pin_list).rgb, c.pin_regions(a, pin_list)
+
+    return render
+
+
 def fast_renderer(c: Colorizer, **settings) -> Renderer:
     """Colorizer.render's pinned path with other propagation settings (for --sweep)."""
     grid = {k: settings.pop(k) for k in ("grid_side", "edge_sigma", "reach") if k in settings}
@@ -211,7 +246,10 @@ def fast_renderer(c: Colorizer, **settings) -> Renderer:
             cache.clear()
             cache[key] = pins.build_guide(a.L, **grid)
             cache[key].auto_ab = _auto_ab(c, a)
-        return c.compose_pinned(a, cache[key], 1.0, pin_list, **settings)
+        g = cache[key]
+        own = pins.pin_spread(g, g.auto_ab, 1.0, pin_list, **settings).regions(
+            a.L.shape, c.pin_margin())
+        return c.compose_pinned(a, g, 1.0, pin_list, **settings), own
 
     return render
 
@@ -224,7 +262,7 @@ def exact_renderer(c: Colorizer) -> Renderer:
         g = pins.build_guide(a.L)
         auto = pins.grid_ab(g, _auto_ab(c, a))
         offset = pins.propagate_exact(g, pin_list, auto) - auto
-        return lab.compose(a.L, c._upsample(a, _auto_ab(c, a)) + c._upsample(a, offset))
+        return lab.compose(a.L, c._upsample(a, _auto_ab(c, a)) + c._upsample(a, offset)), None
 
     return render
 
@@ -296,13 +334,15 @@ def main(argv: list[str] | None = None) -> int:
                      args.per_category, args.general)
     report: dict[str, object] = {"seed": args.seed, "sets": {}}
     renderers: dict[str, Renderer] = {
-        "pins": lambda a, p: c.render(a, pins=p).rgb,
+        "pins": engine_renderer(c),
     }
     if args.sweep:
         grid: list[dict[str, float | str]] = [
             {"l_range": 0.0}, {"l_range": 10.0}, {"l_range": 20.0},
             {"reach": 0.15}, {"reach": 0.35}, {"gain": 1.5}, {"gain": 2.0},
             {"edge_sigma": 1.5}, {"edge_sigma": 4.0}, {"mode": "offset"},
+            {"floor": 0.0}, {"floor": 0.01}, {"floor": 0.05}, {"floor": 0.1},
+            {"floor": 0.05, "reach": 0.15},
         ]
         for setting in grid:
             name = ", ".join(f"{k}={v}" for k, v in setting.items())
