@@ -375,7 +375,7 @@ class Colorizer:
             guide.auto_up = self._upsample(analysis, guide.auto_ab)
         spread = pin_spread(guide, guide.auto_ab, strength, pins, **settings)
         offset = self._upsample(analysis, spread.offset)
-        inside = spread.regions(offset.shape[:2], self.pin_margin()).any(axis=0)
+        inside = spread.regions(offset.shape[:2], self.pin_margin(), union=True)
         offset[~inside] = 0.0  # only the upsampling's float dust is there
         return lab.compose(analysis.L, guide.auto_up, strength, dtype, offset=offset)
 

@@ -319,9 +319,11 @@ class Spread:
         """(K, h, w) bool: each pin's region on the grid -- the one rule, see FLOOR."""
         return self.conf > self.floor
 
-    def regions(self, shape: tuple[int, int] | None = None, margin: int = 0) -> np.ndarray:
+    def regions(self, shape: tuple[int, int] | None = None, margin: int = 0,
+                union: bool = False) -> np.ndarray:
         """(K, H, W) bool: each pin's region resampled to ``shape`` (the photo's own
-        size by default), grown by ``margin`` grid cells first.
+        size by default), grown by ``margin`` grid cells first; ``union``: (H, W), the
+        pixels in any of them.
 
         ``margin`` covers what the caller does with the offset after: the engine's
         edge-aware upsampling reaches ``2 * radius`` grid cells beyond its input
@@ -330,19 +332,21 @@ class Spread:
         the mask holds every pixel a bilinear resize of the offset can reach.
         """
         grid = self.grid_regions()
-        if margin > 0:
+        if union:
+            grid = grid.any(axis=0, keepdims=True)
+        if margin > 0 and len(grid):
             k = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
             grid = np.stack([cv2.dilate(m.astype(np.uint8), k) > 0 for m in grid])
         h, w = self.guide.shape
         if shape is None:
             shape = (round(h / self.guide.scale_y), round(w / self.guide.scale_x))
-        if tuple(shape) == (h, w):
-            return grid
         H, W = shape
-        return np.stack([
-            cv2.resize(m.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR) > 0
-            for m in grid
-        ]) if len(grid) else np.zeros((0, H, W), bool)
+        if (h, w) != (H, W):
+            grid = np.stack([
+                cv2.resize(m.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR) > 0
+                for m in grid
+            ]) if len(grid) else np.zeros((0, H, W), bool)
+        return grid[0] if union else grid
 
 
 def reaches(guide: Guide, pins: Sequence[Pin]) -> np.ndarray:

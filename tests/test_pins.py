@@ -308,6 +308,10 @@ def test_outside_its_region_a_pinned_render_is_the_automatic_one(cz, strength: f
         res = cz.render(a, strength=strength, pins=pin_list)
         regions = cz.pin_regions(a, pin_list)
         assert regions.shape == (len(pin_list), 150, 240)
+        guide = cz._pin_guide(a)
+        union = pins.pin_spread(guide, guide.auto_ab, strength, pin_list).regions(
+            (150, 240), cz.pin_margin(), union=True)
+        np.testing.assert_array_equal(union, regions.any(axis=0))
         out = ~regions.any(axis=0)
         assert out.mean() > 0.2  # the regions are a part of the photo, not all of it
         np.testing.assert_array_equal(res.rgb[out], plain.rgb[out])  # to the bit
