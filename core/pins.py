@@ -189,6 +189,9 @@ class Guide:
     #: :func:`reaches`' cache: grid cell -> the smoothed unit mass put there.
     _reach: OrderedDict[tuple[int, int], np.ndarray] = field(
         default_factory=OrderedDict, repr=False)
+    #: :func:`_pin_terms`' cache: (cell, gain, l_range) -> (confidence, share).
+    _terms: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=OrderedDict, repr=False)
     #: A unit mass smoothed over a flat grid of this size, read where it was put: what
     #: a pin's mass is scaled by, so that its confidence is 1 at the pin (and more in
     #: a region closed by edges, where the mass cannot spread out).
@@ -312,7 +315,7 @@ class Spread:
 
     guide: Guide
     offset: np.ndarray  # (h, w, 2) float32, exactly 0 outside every pin's region
-    conf: np.ndarray  # (K, h, w) float64, each pin's confidence (1 at the pin)
+    conf: np.ndarray  # (K, h, w) float32, each pin's confidence (1 at the pin)
     floor: float
 
     def grid_regions(self) -> np.ndarray:
@@ -401,26 +404,20 @@ def spread(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    auto = np.asarray(auto_ab, np.float64)
+    auto = np.asarray(auto_ab, np.float32)
     h, w = guide.shape
     if not pins:
         return Spread(guide, np.zeros((h, w, 2), np.float32), np.zeros((0, h, w)), floor)
-    target = pin_ab(pins)
-    reach = reaches(guide, pins).astype(np.float64)
-    conf = np.minimum(gain * reach, 1.0)
-    lk = np.array([guide.L[guide.node(p)] for p in pins], np.float64)
-    if l_range:
-        near = np.exp(-((guide.L[None].astype(np.float64) - lk[:, None, None]) ** 2)
-                      / (2 * l_range**2))
-        conf *= near
-        share = reach * near
-    else:
-        share = reach
+    target = pin_ab(pins).astype(np.float32)
+    reaches(guide, pins)  # smooths the new ones
+    terms = [_pin_terms(guide, guide.node(p), gain, l_range) for p in pins]
+    conf = np.stack([t[0] for t in terms])
+    share = np.stack([t[1] for t in terms])
     if floor > 0:
-        t = np.clip((conf - floor) / floor, 0.0, 1.0)
+        t = np.clip((conf - np.float32(floor)) / np.float32(floor), 0.0, 1.0)
         ramp = t * t * (3.0 - 2.0 * t)  # smoothstep: no seam where the region ends
         act = conf * ramp
-        share = share * ramp
+        share *= ramp
     else:
         act = conf
     if mode == "offset":
@@ -428,7 +425,7 @@ def spread(
     else:
         colour = target
     total = share.sum(0)
-    value = np.einsum("khw,kc->hwc", share, colour) / np.maximum(total, 1e-300)[..., None]
+    value = np.einsum("khw,kc->hwc", share, colour) / np.maximum(total, 1e-30)[..., None]
     amount = np.minimum(act.sum(0), 1.0)[..., None]
     if mode == "offset":
         offset = amount * value
@@ -436,6 +433,29 @@ def spread(
         offset = amount * (value - auto)
     offset[amount[..., 0] == 0] = 0.0  # exactly: outside every region nothing moves
     return Spread(guide, offset.astype(np.float32), conf, floor)
+
+
+def _pin_terms(guide: Guide, node: tuple[int, int], gain: float, l_range: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(confidence, share) of a pin in grid cell ``node``, float32, cached on the guide:
+    ``min(1, gain r) g`` and ``r g`` (:func:`spread`), both fixed by where the pin is."""
+    key = (node, gain, l_range)
+    got = guide._terms.get(key)
+    if got is None:
+        reach = guide._reach[node]
+        conf = np.minimum(np.float32(gain) * reach, np.float32(1.0))
+        if l_range:
+            dl = guide.L - guide.L[node]
+            near = np.exp(dl * dl * np.float32(-0.5 / l_range**2))
+            conf *= near
+            share = reach * near
+        else:
+            share = reach.copy()
+        got = guide._terms[key] = (conf, share)
+        while len(guide._terms) > REACH_CACHE:
+            guide._terms.popitem(last=False)
+    guide._terms.move_to_end(key)
+    return got
 
 
 def grid_ab(guide: Guide, ab: np.ndarray) -> np.ndarray:

@@ -55,7 +55,7 @@ def test_a_pin_fades_with_distance_in_an_open_area() -> None:
     r, c = g.node(Pin(30, 150, RED))
     chroma = np.hypot(ab[r, c:, 0], ab[r, c:, 1])
     assert chroma[0] == pytest.approx(np.hypot(*_ab(RED)), abs=0.5)
-    assert np.all(np.diff(chroma) <= 1e-6)  # never grows away from the pin
+    assert np.all(np.diff(chroma) <= 1e-4)  # never grows away from the pin (float32)
     assert chroma[-1] < 0.1 * chroma[0]  # and is gone at the far end
 
 
