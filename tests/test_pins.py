@@ -346,3 +346,17 @@ def test_pinned_renders_follow_a_category_change(cz, steps: np.ndarray) -> None:
     again = cz.render(a, "dress", pins=pin).rgb
     fresh = cz.render(cz.analyze(steps), "dress", pins=pin).rgb
     np.testing.assert_array_equal(again, fresh)
+
+
+@pytest.mark.parametrize("strength", [1.0, 0.6])
+def test_compose_with_a_zero_offset_is_compose_without_one(strength: float) -> None:
+    rng = np.random.default_rng(4)
+    L = rng.uniform(0, 100, (90, 160)).astype(np.float32)
+    ab = rng.normal(0, 30, (30, 40, 2)).astype(np.float32)
+    off = np.zeros((45, 80, 2), np.float32)
+    plain = lab.compose(L, ab, strength)
+    np.testing.assert_array_equal(lab.compose(L, ab, strength, offset=off), plain)
+    off[10:20, 10:30] = 15.0  # and an offset moves only the pixels it reaches
+    got = lab.compose(L, ab, strength, offset=off)
+    assert np.abs(got[20:40, 20:60] - plain[20:40, 20:60]).max() > 0.01
+    np.testing.assert_array_equal(got[50:], plain[50:])
