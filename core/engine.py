@@ -377,6 +377,12 @@ class Colorizer:
         offset = self._upsample(analysis, spread.offset)
         inside = spread.regions(offset.shape[:2], self.pin_margin(), union=True)
         offset[~inside] = 0.0  # only the upsampling's float dust is there
+        if strength > 0:
+            # One full-size resize, as without pins: outside the regions the colour map
+            # is the automatic one plus exactly 0, so the photo is too, to the bit.
+            offset *= np.float32(1.0 / strength)
+            offset += guide.auto_up
+            return lab.compose(analysis.L, offset, strength, dtype)
         return lab.compose(analysis.L, guide.auto_up, strength, dtype, offset=offset)
 
     def pin_regions(self, analysis: Analysis, pins: Sequence[Pin],

@@ -6,6 +6,7 @@ pin may and may not touch is known exactly.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -318,6 +319,22 @@ def test_outside_its_region_a_pinned_render_is_the_automatic_one(cz, strength: f
         inside = regions.any(axis=0)
         assert np.abs(res.rgb[inside] - plain.rgb[inside]).max() > 0.05  # and they act
         assert all(r[int(p.y), int(p.x)] for r, p in zip(regions, pin_list))
+
+
+@pytest.mark.parametrize("strength", [1.0, 0.6, 0.0])
+def test_a_big_photo_keeps_the_automatic_colour_outside_the_regions(cz, strength: float) -> None:
+    # Larger than the colour map (core.upsampling.COLOUR_SIDE): the offset goes through
+    # one more bilinear resize onto the photo, and the regions must hold that step too.
+    g = cv2.resize(_objects()[..., 0], (1100, 700), interpolation=cv2.INTER_NEAREST)
+    a = cz.analyze(np.repeat(g[..., None], 3, axis=-1))
+    plain = cz.render(a, strength=strength).rgb
+    pin_list = [Pin(230, 180, BLUE), Pin(40, 650, RED)]
+    res = cz.render(a, strength=strength, pins=pin_list).rgb
+    out = ~cz.pin_regions(a, pin_list).any(axis=0)
+    assert 0.2 < out.mean() < 1.0
+    np.testing.assert_array_equal(res[out], plain[out])
+    if strength:
+        assert np.abs(res[~out] - plain[~out]).max() > 0.05
 
 
 def test_the_region_clamp_removes_only_float_dust(cz) -> None:
