@@ -65,8 +65,9 @@ L_RANGE = 15.0
 #: twice this), so a region has no visible edge. bench_pins.py picked it: see
 #: docs/results.md, "colour pins".
 FLOOR = 0.03
-#: Pins' smoothed reaches kept per guide (one per grid cell a pin was put in).
-REACH_CACHE = 48
+#: Pins' smoothed reaches (and their terms) kept per guide, one per grid cell a pin was
+#: put in, beyond the pins of the last update: ~0.9 MB each on a 320x240 grid, per photo.
+REACH_CACHE = 12
 #: Smoother iterations (Min et al. use 3).
 ITERATIONS = 3
 #: "offset": shift the automatic colour by (pin - automatic at the pin);
@@ -369,11 +370,9 @@ def reaches(guide: Guide, pins: Sequence[Pin]) -> np.ndarray:
         s = guide.smooth(f)
         for k, n in enumerate(new):
             guide._reach[n] = np.maximum(s[..., k], 0.0).astype(np.float32)
-            guide._reach.move_to_end(n)
-        while len(guide._reach) > max(REACH_CACHE, len(set(nodes))):
-            guide._reach.popitem(last=False)
     for n in nodes:
         guide._reach.move_to_end(n)
+    _trim(guide._reach, len(set(nodes)))
     h, w = guide.shape
     return np.stack([guide._reach[n] for n in nodes]) if nodes else np.zeros((0, h, w))
 
@@ -410,7 +409,7 @@ def spread(
         return Spread(guide, np.zeros((h, w, 2), np.float32), np.zeros((0, h, w)), floor)
     target = pin_ab(pins).astype(np.float32)
     reaches(guide, pins)  # smooths the new ones
-    terms = [_pin_terms(guide, guide.node(p), gain, l_range) for p in pins]
+    terms = [_pin_terms(guide, guide.node(p), gain, l_range, len(pins)) for p in pins]
     conf = np.stack([t[0] for t in terms])
     share = np.stack([t[1] for t in terms])
     if floor > 0:
@@ -435,8 +434,8 @@ def spread(
     return Spread(guide, offset.astype(np.float32), conf, floor)
 
 
-def _pin_terms(guide: Guide, node: tuple[int, int], gain: float, l_range: float
-               ) -> tuple[np.ndarray, np.ndarray]:
+def _pin_terms(guide: Guide, node: tuple[int, int], gain: float, l_range: float,
+               keep: int) -> tuple[np.ndarray, np.ndarray]:
     """(confidence, share) of a pin in grid cell ``node``, float32, cached on the guide:
     ``min(1, gain r) g`` and ``r g`` (:func:`spread`), both fixed by where the pin is."""
     key = (node, gain, l_range)
@@ -452,10 +451,16 @@ def _pin_terms(guide: Guide, node: tuple[int, int], gain: float, l_range: float
         else:
             share = reach.copy()
         got = guide._terms[key] = (conf, share)
-        while len(guide._terms) > REACH_CACHE:
-            guide._terms.popitem(last=False)
+        _trim(guide._terms, keep)
     guide._terms.move_to_end(key)
     return got
+
+
+def _trim(cache: OrderedDict[Any, Any], keep: int) -> None:
+    """Drop the least recently used entries beyond REACH_CACHE + ``keep`` (the pins of
+    this update, so a drag among them never smooths the pins that stay put)."""
+    while len(cache) > REACH_CACHE + keep:
+        cache.popitem(last=False)
 
 
 def grid_ab(guide: Guide, ab: np.ndarray) -> np.ndarray:

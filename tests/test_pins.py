@@ -130,6 +130,10 @@ def test_a_dragged_pin_reuses_the_guide() -> None:
     d = propagate(g, [Pin(40, 120, BLUE)], auto)
     np.testing.assert_array_equal(a, d)  # cached reaches give the same answer
     assert np.abs(a - b).mean() < 0.5
+    for k in range(3 * pins.REACH_CACHE):  # a long drag among pins that stay put ...
+        propagate(g, [Pin(40 + 2 * k, 120, BLUE), Pin(250, 60, RED)], auto)
+    assert (g.node(Pin(250, 60, RED)), pins.GAIN, pins.L_RANGE) in g._terms  # ... keeps them
+    assert len(g._reach) <= pins.REACH_CACHE + 2 and len(g._terms) <= pins.REACH_CACHE + 2
     fresh = build_guide(_halves())  # and the same as a guide that never saw a pin
     np.testing.assert_array_equal(c, propagate(fresh, [Pin(40, 120, BLUE), Pin(250, 60, RED)],
                                                auto))
