@@ -222,8 +222,8 @@ def measure(c: Colorizer, images: list[np.ndarray], seed: int,
 
 
 def _u8(rgb: np.ndarray) -> np.ndarray:
-    """RGB 0..1 as saved (ColorizeResult.to_uint8's rounding)."""
-    return (rgb * 255.0 + 0.5).astype(np.uint8)
+    """RGB 0..1 as an 8-bit file gets it (lab.to_uint8, the writers' rule)."""
+    return lab.to_uint8(rgb)
 
 
 def engine_renderer(c: Colorizer) -> Renderer:

@@ -320,6 +320,10 @@ def test_outside_its_region_a_pinned_render_is_the_automatic_one(cz, strength: f
         out = ~regions.any(axis=0)
         assert out.mean() > 0.2  # the regions are a part of the photo, not all of it
         np.testing.assert_array_equal(res.rgb[out], plain.rgb[out])  # to the bit
+        u8 = cz.render(a, strength=strength, pins=pin_list, dtype=np.uint8).rgb
+        np.testing.assert_array_equal(u8[out], cz.render(a, strength=strength,
+                                                         dtype=np.uint8).rgb[out])
+        np.testing.assert_array_equal(u8, lab.to_uint8(res.rgb))  # as the float result, saved
         inside = regions.any(axis=0)
         assert np.abs(res.rgb[inside] - plain.rgb[inside]).max() > 0.05  # and they act
         assert all(r[int(p.y), int(p.x)] for r, p in zip(regions, pin_list))
