@@ -72,14 +72,10 @@ class ColorizeResult:
     pins: list[Pin] = field(default_factory=list)  # the colour pins applied
 
     def to_uint8(self) -> np.ndarray:
-        if self.rgb.dtype == np.uint8:
-            return self.rgb
-        return (self.rgb * 255.0 + 0.5).astype(np.uint8)
+        return lab.to_depth(self.rgb, 8)
 
     def to_uint16(self) -> np.ndarray:
-        if self.rgb.dtype == np.uint8:
-            return self.rgb.astype(np.uint16) * np.uint16(257)
-        return (self.rgb * 65535.0 + 0.5).astype(np.uint16)
+        return lab.to_depth(self.rgb, 16)
 
 
 class Colorizer:

@@ -238,18 +238,34 @@ def compose(L: np.ndarray, ab: np.ndarray, strength: float = 1.0,
     return rgb
 
 
-def to_uint8(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Float RGB 0..1 -> uint8 0..255: rounded to nearest, clipped (saturating).
+def to_depth(a: np.ndarray, depth: int) -> np.ndarray:
+    """uint8/uint16/float (0..1) pixels -> uint8 or uint16: rounded to nearest, clipped.
 
-    The one float -> 8-bit rule of the pipeline (compose's uint8 output and the
-    writers', core.photo); OpenCV's saturating convert is ~20x faster than
-    numpy's clip-and-cast at 12 MP.
+    The one rule for storing pixels at a bit depth (compose's uint8 output, the
+    writers of core.photo, ``ColorizeResult``, what the recognition judge sees);
+    OpenCV's saturating convert is ~20x faster than numpy's clip-and-cast at 12 MP.
     """
+    target = np.uint8 if depth == 8 else np.uint16
+    if a.dtype == target:
+        return a
+    top = 255.0 if depth == 8 else 65535.0
+    source_top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(a.dtype, 1.0)
+    a = np.ascontiguousarray(a)
+    if a.dtype.kind == "f" and a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float32)
+    out = cv2.addWeighted(a, top / source_top, a, 0.0, 0.0,
+                          dtype=cv2.CV_8U if depth == 8 else cv2.CV_16U)
+    return out.reshape(a.shape)  # OpenCV drops a trailing channel axis of 1
+
+
+def to_uint8(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Float RGB 0..1 -> uint8 0..255 by :func:`to_depth`'s rule, optionally into ``out``
+    (compose writes band by band into one output)."""
+    if out is None:
+        return to_depth(rgb, 8)
     a = np.ascontiguousarray(rgb)
     if a.dtype not in (np.float32, np.float64):
         a = a.astype(np.float32)
-    if out is None:
-        return cv2.addWeighted(a, 255.0, a, 0.0, 0.0, dtype=cv2.CV_8U).reshape(a.shape)
     cv2.addWeighted(a, 255.0, a, 0.0, 0.0, dst=out, dtype=cv2.CV_8U)
     return out
 

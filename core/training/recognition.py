@@ -22,6 +22,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from core import lab
+
 #: The judge's backbone and the side it sees (our photos are 256 px; Lite2's native is 260).
 JUDGE_VARIANT = "lite2"
 JUDGE_SIZE = 256
@@ -68,9 +70,7 @@ def _fit(image: np.ndarray, size: int) -> np.ndarray:
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """A float 0..1 or uint8 RGB photo as uint8 (what a saved JPEG would hold)."""
-    if image.dtype == np.uint8:
-        return image
-    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return lab.to_depth(image, 8)
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
