@@ -134,7 +134,7 @@ class _ColourLuminance:
         h, w = rgb.shape[:2]
         table = self._fill(rgb)
         L = np.empty((h, w), np.float32)
-        rows = min(h, max(1, _CACHE_BAND_PIXELS // max(w, 1)))
+        rows = min(h, _band_rows(w, _CACHE_BAND_PIXELS))
         rgba = np.empty((rows, w, 4), np.uint8)
         mask = np.uint32(0xFFFFFF)
         for y in range(0, h, rows):
@@ -214,7 +214,7 @@ def compose(L: np.ndarray, ab: np.ndarray, strength: float = 1.0,
     off = None if offset is None else _full(offset, h, w)
     # Band by band (cache-sized, no full-size Lab or scaled-ab temporaries);
     # the same numbers as converting the whole Lab image at once.
-    rows = min(max(1, _CACHE_BAND_PIXELS // max(w, 1)), max(h, 1))
+    rows = min(_band_rows(w, _CACHE_BAND_PIXELS), max(h, 1))
     rgb = np.empty((h, w, 3), dtype)
     lab = np.empty((rows, w, 3), np.float32)
     scaled = np.empty((rows, w, 2), np.float32) if strength != 1.0 or off is not None else None
@@ -287,8 +287,8 @@ _BAND_PIXELS = 1 << 20
 _CACHE_BAND_PIXELS = 1 << 18
 
 
-def _band_rows(width: int) -> int:
-    return max(1, _BAND_PIXELS // max(width, 1))
+def _band_rows(width: int, pixels: int = _BAND_PIXELS) -> int:
+    return max(1, pixels // max(width, 1))
 
 
 def _lab_to_linear_rgb(lab: np.ndarray) -> np.ndarray:
