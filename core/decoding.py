@@ -19,7 +19,11 @@ resolution (64x64 x 313 bins, milliseconds), after any inference backend:
    decoded chroma is scaled down, ``1 / (1 + (spread / mute)^2)``: unsure
    pixels stay muted, confident ones keep their vivid colour;
 5. **neutral coring**: a near-grey prediction (chroma of a few units) is
-   taken to grey, ``c^2 / (c^2 + neutral^2)``; vivid ones hardly change.
+   taken to grey, ``c^2 / (c^2 + neutral^2)``; vivid ones hardly change;
+6. **chroma gain**: the annealed mean of a spread distribution averages hues
+   towards grey, so the decoded colour is duller than the truth's everywhere
+   the model hedges; a gain a little above 1 gives that back after coring
+   (so grey things, already cored to ~0, stay grey).
 
 The parameters live in the manifest (``decoding`` of a colorizer
 architecture), fitted on the validation splits by ``calibrate``.
@@ -47,6 +51,7 @@ class Decoding:
     consensus_eps: float = 25.0  # its smoothing, L units squared
     mute: float = 0.0  # spread (Lab units) at which chroma is halved (0: off)
     neutral: float = 0.0  # chroma (Lab units) below which colour is cored towards grey (0: off)
+    gain: float = 1.0  # chroma scale after coring (1: off)
     upsample_radius: int = DEFAULT_RADIUS  # edge-aware upsampling onto L (0: bilinear)
     upsample_eps: float = DEFAULT_EPS
 
@@ -96,6 +101,8 @@ def decode(probs: np.ndarray, L_small: np.ndarray, d: Decoding,
         ab *= mute_factor(q, ab, d.mute)[..., None]
     if d.neutral > 0:
         ab *= neutral_factor(ab, d.neutral)[..., None]
+    if d.gain != 1.0:
+        ab *= np.float32(d.gain)
     return ab.astype(np.float32)
 
 

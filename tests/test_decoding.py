@@ -92,8 +92,20 @@ def test_prior_correction_moves_towards_common_colours() -> None:
     assert np.hypot(*fixed[0, 0]) < 0.5 * np.hypot(*plain[0, 0])
 
 
+def test_gain_gives_hedged_colour_back_and_leaves_cored_grey_grey() -> None:
+    L = np.full((8, 8), 50.0)
+    vivid = peaked((8, 8), 30, 30, width=0.4)
+    grey = peaked((8, 8), 1, 1, width=0.3)  # a hedge of ~1.4 units: coring takes it out
+    base = Decoding(temperature=0.6, neutral=3.0)
+    boosted = base.replace(gain=1.1)
+    np.testing.assert_allclose(decode(vivid, L, boosted), 1.1 * decode(vivid, L, base),
+                               rtol=1e-5)
+    assert np.hypot(*np.moveaxis(decode(grey, L, boosted), -1, 0)).max() < 0.5
+    assert Decoding.from_manifest({"decoding": {"temperature": 0.6}}).gain == 1.0  # older
+
+
 def test_decoding_round_trips_through_the_manifest() -> None:
-    d = Decoding(temperature=0.5, prior=0.6, consensus_radius=3, mute=40.0)
+    d = Decoding(temperature=0.5, prior=0.6, consensus_radius=3, mute=40.0, gain=1.05)
     assert Decoding.from_manifest({"decoding": d.to_manifest()}) == d
     old = Decoding.from_manifest({"temperature": 0.75})  # a manifest from before
     assert old.temperature == 0.75 and old.consensus_radius == 0 and old.upsample_radius == 0
@@ -134,3 +146,43 @@ def test_guided_filter_keeps_a_flat_colour_flat_and_a_gray_photo_gray() -> None:
     np.testing.assert_allclose(guided_filter(L, flat, 2, 64.0), flat, atol=1e-3)
     np.testing.assert_allclose(upsample_ab(L, np.zeros((16, 16, 2), np.float32)), 0.0,
                                atol=1e-6)
+
+
+# ------------------------------------------------------------------ calibration's pick
+
+
+def _scores(psnr: float, ratio: float, neutral: float) -> dict[str, float]:
+    return {"psnr": psnr, "ab_mse": 0.0, "colourfulness_ratio": ratio,
+            "neutral_chroma": neutral, "blotch": 0.0}
+
+
+def test_the_pick_meets_the_targets_with_margins_then_is_the_most_right() -> None:
+    from core.training.calibrate import (
+        NEUTRAL_MARGIN,
+        NEUTRAL_TARGET,
+        RATIO_MARGIN,
+        RATIO_TARGET,
+        pick_decoding,
+    )
+
+    ok_ratio = RATIO_TARGET + RATIO_MARGIN + 0.01
+    ok_neutral = NEUTRAL_TARGET - NEUTRAL_MARGIN - 0.2
+    vivid, right, muted, grey_tinted = (Decoding(temperature=t) for t in (1.0, 0.6, 0.5, 0.4))
+    results = [
+        (vivid, {"cat": _scores(24.0, ok_ratio + 0.1, ok_neutral),
+                 "gen": _scores(23.2, ok_ratio + 0.1, ok_neutral)}),
+        (right, {"cat": _scores(24.2, ok_ratio, ok_neutral),
+                 "gen": _scores(23.4, ok_ratio, ok_neutral)}),
+        # Higher PSNR, but inside the ratio's margin on one set: not a pick.
+        (muted, {"cat": _scores(24.4, ok_ratio, ok_neutral),
+                 "gen": _scores(23.6, RATIO_TARGET + RATIO_MARGIN / 2, ok_neutral)}),
+        # Highest PSNR, but false colour on grey beyond the margin.
+        (grey_tinted, {"cat": _scores(24.6, ok_ratio, NEUTRAL_TARGET - NEUTRAL_MARGIN / 2),
+                       "gen": _scores(23.8, ok_ratio, ok_neutral)}),
+    ]
+    assert pick_decoding(results) == right
+    # PSNR below gray's on a set is a miss too.
+    assert pick_decoding(results, gray={"cat": 24.1, "gen": 23.3}) == right
+    # None meets them: the one that misses least.
+    only_misses = [r for r in results if r[0] in (muted, grey_tinted)]
+    assert pick_decoding(only_misses) == grey_tinted  # 0.25/8 short against 0.035/0.75
