@@ -5,7 +5,7 @@
 
 Uses the shipped models when models/manifest.json exists, else a tiny random
 model set (colours are then random: the screenshots show the layout, not
-the colorizer's quality). Writes docs/screenshots/{empty,photo,small,batch}.png.
+the colorizer's quality). Writes docs/screenshots/{empty,photo,small,fullhd,batch}.png (truecolour).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (1280, 800)
 SMALL = (900, 600)  # MainWindow's minimum size
-MAX_BYTES = 300_000
+FULL_HD = (1920, 1080)
 
 
 def _wait(app, condition: Callable[[], bool], seconds: float) -> bool:
@@ -78,19 +78,13 @@ def models_folder(tmp: Path) -> Path:
     return make_model_set(tmp / "models")
 
 
-def _palette(pil, colours: int = 144, grays: int = 112):
-    """An adaptive colour palette plus a fine gray ramp: the scans stay free of banding."""
-    from PIL import Image
-
-    base = pil.quantize(colours, method=Image.Quantize.MEDIANCUT).getpalette()[: colours * 3]
-    ramp = [v for i in range(grays) for v in (round(i * 255 / (grays - 1)),) * 3]
-    palette = Image.new("P", (1, 1))
-    palette.putpalette(base + ramp)
-    return palette
-
-
 def save(image, path: Path) -> None:
-    """Save a QImage as PNG, with a 256-colour palette when needed to stay small."""
+    """Save a QImage as a truecolour PNG, losslessly.
+
+    A palette would keep the file small but posterises the photo (a colorized
+    gradient becomes flat bands that the product never makes), and the
+    screenshots exist to show the colour as it is.
+    """
     from PIL import Image
     from PySide6.QtGui import QImage
 
@@ -99,10 +93,6 @@ def save(image, path: Path) -> None:
     pil = Image.frombuffer("RGB", (image.width(), image.height()), raw, "raw", "RGB",
                            image.bytesPerLine(), 1)
     pil.save(path, optimize=True)
-    if path.stat().st_size > MAX_BYTES:
-        pil.quantize(palette=_palette(pil), dither=Image.Dither.NONE).save(path, optimize=True)
-    if path.stat().st_size > MAX_BYTES:
-        pil.quantize(256, method=Image.Quantize.FASTOCTREE).save(path, optimize=True)
     print(f"{path}: {pil.width}x{pil.height}, {path.stat().st_size // 1024} KB")
 
 
@@ -133,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     xvfb = None
     if args.xvfb:
-        xvfb = subprocess.Popen(["Xvfb", ":99", "-screen", "0", "1680x1050x24", "-nolisten", "tcp"],
+        xvfb = subprocess.Popen(["Xvfb", ":99", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.environ["DISPLAY"] = ":99"
         time.sleep(1.0)
@@ -179,6 +169,9 @@ def _shoot(out: Path, tmp: Path) -> int:
     window.resize(*SMALL)  # the smallest window: every control must still be reachable
     _settle(app)
     save(window.grab().toImage(), out / "small.png")
+    window.resize(*FULL_HD)  # a maximised window on a full-HD screen: nothing stretched thin
+    _settle(app)
+    save(window.grab().toImage(), out / "fullhd.png")
     window.resize(*SIZE)
     _settle(app)
 

@@ -1241,3 +1241,19 @@ def test_before_after_comparison_is_an_extra_file(qtbot, window, photo_dir, tmp_
     names = {p.name for p in _outputs(tmp_path / "batch")}
     assert {"camera_color.png", "camera_compare.png", "chelsea_color.jpg",
             "chelsea_compare.jpg"} <= names
+
+
+def test_doc_screenshots_are_saved_losslessly(qapp, tmp_path) -> None:
+    """A screenshot keeps every colour of a smooth gradient (no palette bands)."""
+    from gui.screenshots import save
+
+    h, w = 300, 1200
+    x = np.linspace(0, 1, w, dtype=np.float32)
+    rgb = np.stack([np.tile(x * 255, (h, 1)), np.tile((1 - x) * 200, (h, 1)),
+                    np.tile(np.linspace(30, 220, h)[:, None], (1, w))], -1).astype(np.uint8)
+    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    save(image, tmp_path / "shot.png")
+    back = np.asarray(Image.open(tmp_path / "shot.png"))
+    assert back.shape == rgb.shape
+    np.testing.assert_array_equal(back, rgb)
+    assert len(np.unique(back.reshape(-1, 3), axis=0)) > 256
