@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from core import lab
-from core.upsampling import DEFAULT_EPS, DEFAULT_RADIUS, guided_coefficients
+from core.upsampling import DEFAULT_EPS, DEFAULT_RADIUS
 
 
 @dataclass(frozen=True)
@@ -79,31 +79,107 @@ class Decoding:
 
 def decode(probs: np.ndarray, L_small: np.ndarray, d: Decoding,
            prior: np.ndarray | None = None) -> np.ndarray:
-    """(h, w, Q) bin probabilities + the model-size L -> (h, w, 2) ab."""
+    """(h, w, Q) bin probabilities + the model-size L -> (h, w, 2) ab.
+
+    Computed on the bins in chunks of at most 128, (chunks, h, w, bins), as
+    :class:`_Chunks` lays them out: OpenCV filters an image of up to 128
+    channels in one call, so the consensus's box filters need no transposes
+    (~2x faster than boxing 261 channels as a (h, w*Q) image; same numbers).
+    """
     p = np.asarray(probs, np.float32)
-    bins = lab.ab_bins()
+    ch = _Chunks(p.shape[-1])
+    x = ch.split(p, fill=1.0)  # a padded bin: probability 1, masked out below
     if d.prior and prior is not None:
-        p = p * np.power(np.maximum(np.asarray(prior, np.float32), 1e-6), np.float32(d.prior))
-    logp = np.log(np.maximum(p, np.float32(1e-8)))
+        x *= ch.split(np.power(np.maximum(np.asarray(prior, np.float32), 1e-6),
+                               np.float32(d.prior)), fill=1.0)[:, None, None, :]
+    np.maximum(x, np.float32(1e-8), out=x)
+    logp = np.log(x, out=x)
     if d.consensus_radius > 0:
         guide = _guide(L_small, p.shape[:2])
-        a, b = guided_coefficients(guide, logp, d.consensus_radius, d.consensus_eps)
-        logp = a * guide[..., None] + b
+        logp = _consensus(guide, logp, d.consensus_radius, d.consensus_eps)
     # Annealed mean from log-probabilities (the consensus may leave them unnormalised).
-    z = logp / np.float32(max(d.temperature, 1e-3))
-    z -= z.max(axis=-1, keepdims=True)
+    z = np.multiply(logp, np.float32(1.0 / max(d.temperature, 1e-3)))
+    ch.mask(z, -np.inf)
+    z -= z.max(axis=3).max(axis=0)[None, ..., None]
     np.exp(z, out=z)
-    z /= z.sum(axis=-1, keepdims=True)
-    ab = z @ bins
+    bins = ch.split(lab.ab_bins().astype(np.float32).T, fill=0.0)  # (chunks, 2, m)
+    ab = sum(z[i] @ bins[i].T for i in range(ch.n))
+    ab /= z.sum(axis=3).sum(axis=0)[..., None]
     if d.mute > 0:
-        q = np.exp(logp - logp.max(axis=-1, keepdims=True))
+        e = logp - logp.max(axis=3).max(axis=0)[None, ..., None]
+        ch.mask(e, -np.inf)
+        np.exp(e, out=e)
+        q = ch.join(e)
         q /= q.sum(axis=-1, keepdims=True)
         ab *= mute_factor(q, ab, d.mute)[..., None]
     if d.neutral > 0:
         ab *= neutral_factor(ab, d.neutral)[..., None]
     if d.gain != 1.0:
         ab *= np.float32(d.gain)
-    return ab.astype(np.float32)
+    return ab.astype(np.float32, copy=False)
+
+
+class _Chunks:
+    """Q bins as ``n`` chunks of ``m`` <= 128 (the last padded): the layout of :func:`decode`."""
+
+    def __init__(self, q: int, most: int = 128):
+        self.q = q
+        self.n = -(-q // most)
+        self.m = -(-q // self.n)
+
+    def split(self, a: np.ndarray, fill: float) -> np.ndarray:
+        """(..., Q) -> (n, ..., m), contiguous; padded bins get ``fill``."""
+        a = np.asarray(a, np.float32)
+        lead = a.shape[:-1]
+        if self.n * self.m != self.q:
+            full = np.full(lead + (self.n * self.m,), fill, np.float32)
+            full[..., : self.q] = a
+            a = full
+        a = a.reshape(lead + (self.n, self.m))
+        return np.ascontiguousarray(np.moveaxis(a, -2, 0))
+
+    def join(self, x: np.ndarray) -> np.ndarray:
+        """(n, ..., m) -> (..., Q)."""
+        a = np.moveaxis(x, 0, -2)
+        return a.reshape(a.shape[:-2] + (self.n * self.m,))[..., : self.q]
+
+    def mask(self, x: np.ndarray, value: float) -> None:
+        """Set the padded bins of (n, ..., m) to ``value``."""
+        pad = self.n * self.m - self.q
+        if pad:
+            x[-1, ..., self.m - pad :] = value
+
+
+def _box(x: np.ndarray, radius: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Mean over a (2r+1)^2 window, reflected at the border, of (n, h, w, m<=128)."""
+    k = 2 * radius + 1
+    out = np.empty_like(x) if out is None else out
+    for i in range(x.shape[0]):
+        cv2.blur(x[i], (k, k), dst=out[i], borderType=cv2.BORDER_REFLECT)
+    return out
+
+
+def _consensus(guide: np.ndarray, logp: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """A guided filter (core.upsampling's) of every bin's log-probability by the
+    lightness, in :func:`decode`'s chunked layout; overwrites ``logp``."""
+    k = 2 * radius + 1
+    g = np.asarray(guide, np.float32)
+    mean_g = cv2.blur(g, (k, k), borderType=cv2.BORDER_REFLECT)
+    var_g = cv2.blur(g * g, (k, k), borderType=cv2.BORDER_REFLECT) - mean_g * mean_g
+    inv = (np.float32(1.0) / (np.maximum(var_g, 0.0) + np.float32(eps)))[..., None]
+    g, mean_g = g[..., None], mean_g[..., None]
+    mean_s = _box(logp, radius)
+    np.multiply(logp, g, out=logp)
+    a = _box(logp, radius)  # box(g * s)
+    tmp = np.multiply(mean_g, mean_s, out=logp)
+    a -= tmp
+    a *= inv  # a = cov / (var + eps)
+    np.multiply(a, mean_g, out=tmp)
+    mean_s -= tmp  # b = mean_s - a * mean_g
+    out = _box(a, radius, out=tmp)
+    out *= g
+    out += _box(mean_s, radius, out=a)
+    return out
 
 
 def neutral_factor(ab: np.ndarray, neutral: float) -> np.ndarray:

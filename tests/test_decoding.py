@@ -186,3 +186,62 @@ def test_the_pick_meets_the_targets_with_margins_then_is_the_most_right() -> Non
     # None meets them: the one that misses least.
     only_misses = [r for r in results if r[0] in (muted, grey_tinted)]
     assert pick_decoding(only_misses) == grey_tinted  # 0.25/8 short against 0.035/0.75
+
+
+def _reference_decode(p, L, d, prior=None):
+    """decode as it was written pixel-major (before #12's chunked layout): the formulas."""
+    from core.upsampling import guided_coefficients
+
+    if d.prior and prior is not None:
+        p = p * np.power(np.maximum(prior, 1e-6), d.prior)
+    logp = np.log(np.maximum(p, 1e-8)).astype(np.float32)
+    if d.consensus_radius > 0:
+        a, b = guided_coefficients(L, logp, d.consensus_radius, d.consensus_eps)
+        logp = a * L[..., None] + b
+    z = logp / max(d.temperature, 1e-3)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    z /= z.sum(axis=-1, keepdims=True)
+    ab = z @ BINS
+    if d.mute > 0:
+        q = np.exp(logp - logp.max(axis=-1, keepdims=True))
+        q /= q.sum(axis=-1, keepdims=True)
+        ab *= mute_factor(q, ab, d.mute)[..., None]
+    if d.neutral > 0:
+        c2 = (ab * ab).sum(-1, keepdims=True)
+        ab *= c2 / (c2 + d.neutral**2)
+    return ab * d.gain
+
+
+@pytest.mark.parametrize("d", [
+    Decoding(temperature=0.6, consensus_radius=2, neutral=3.0, gain=1.05),
+    Decoding(temperature=0.38, prior=0.5, consensus_radius=3, consensus_eps=9.0, mute=20.0),
+    Decoding(temperature=1.0),
+])
+def test_chunked_decoding_gives_the_pixel_major_numbers(d: Decoding) -> None:
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 3, (24, 20, len(BINS))).astype(np.float32)
+    p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    L = cv2_blur(rng.uniform(0, 100, (24, 20)).astype(np.float32))
+    prior = colour_prior(rng.normal(0, 20, (2000, 2)).astype(np.float32))
+    np.testing.assert_allclose(decode(p, L, d, prior), _reference_decode(p, L, d, prior),
+                               atol=2e-3)
+
+
+def test_bin_chunks_round_trip_and_mask_their_padding() -> None:
+    from core.decoding import _Chunks
+
+    ch = _Chunks(300)  # 3 chunks of 100
+    assert (ch.n, ch.m) == (3, 100)
+    odd = _Chunks(261 + 2)  # 3 chunks of 88, one padded bin
+    x = np.arange(4 * 263, dtype=np.float32).reshape(4, 263)
+    s = odd.split(x, fill=-1.0)
+    assert s.shape == (3, 4, 88) and s.flags.c_contiguous and s[-1, :, -1].tolist() == [-1] * 4
+    np.testing.assert_array_equal(odd.join(s), x)
+    odd.mask(s, 7.0)
+    assert (s[-1, :, -1] == 7.0).all() and (odd.join(s) == x).all()
+
+
+def cv2_blur(a: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.GaussianBlur(a, (0, 0), 2.0)
