@@ -24,7 +24,7 @@ from typing import Any
 
 import cv2
 
-from core.engine import Colorizer
+from core.engine import Colorizer, Rendering, lightness
 from core.export import ExportOptions
 from core.job import (
     ColorizeOptions,
@@ -32,7 +32,9 @@ from core.job import (
     ItemResult,
     JobError,
     ModelError,
+    ReadError,
     colorize_photo,
+    complete,
     finish,
     item_for,
     read_input,
@@ -246,14 +248,18 @@ class _Read:
     error: JobError | None
     t0: float
     pixels: int
+    L: Any = None  # the photo's lightness (engine.lightness), computed by the reader
 
 
 class _Pipeline:
     """Reading, colouring and writing a batch's photos at once, in three threads.
 
-    Like Real-ESRGAN's CLI: a reader thread decodes the next photos while the
-    model colours this one, and a writer thread encodes and writes the last
-    one (decoders, LiteRT and the encoders release the GIL). Bounded queues and
+    Like Real-ESRGAN's CLI: a reader thread decodes the next photos (and their
+    lightness) while the models colour this one, and a writer thread composes
+    the last one's pixels (the full-size upsample and Lab -> RGB), encodes and
+    writes them (decoders, LiteRT, OpenCV and the encoders release the GIL). So
+    the calling thread runs only the models, which were the bottleneck when it
+    also did the per-pixel work (benchmarks/README.md). Bounded queues and
     a pixel budget keep memory flat however long the batch. Items come back in
     the targets' order (one writer, FIFO queues); :meth:`finished` hands them
     to the calling thread, so every callback runs where it did before.
@@ -315,7 +321,8 @@ class _Pipeline:
             try:
                 result = colorize_photo(self.colorizer, read.photo, self.options,
                                         dtype=self.export.result_dtype(read.photo,
-                                                                       read.target.fmt))
+                                                                       read.target.fmt),
+                                        L=read.L, pending=True)
             except ModelError as e:
                 if e.fatal:
                     raise
@@ -367,15 +374,21 @@ class _Pipeline:
                     break
                 t0 = time.perf_counter()
                 photo, error = None, None
+                L = None
                 if target.state != DONE:
                     try:
                         photo = read_input(target)
+                        L = lightness(photo.rgb)
                     except JobError as e:
                         error = e
+                    except ValueError as e:  # pixels the engine refuses
+                        error = ReadError(target.input, str(e))
+                    except MemoryError:
+                        error = ReadError(target.input, "not enough memory to colorize it")
                 pixels = photo.rgb.shape[0] * photo.rgb.shape[1] if photo is not None else 0
                 if not self._take(pixels):
                     break
-                if not self._put(self._reads, _Read(target, photo, error, t0, pixels)):
+                if not self._put(self._reads, _Read(target, photo, error, t0, pixels, L)):
                     break
         finally:
             self._put(self._reads, _END, force=True)
@@ -398,6 +411,12 @@ class _Pipeline:
         target = read.target
         if result is None:
             return item_for(target, options=self.options)
+        if isinstance(result, Rendering):  # composed here, beside the next photo's models
+            read.L = None
+            try:
+                result = complete(result, target.input)
+            except JobError as e:
+                result = e
         if isinstance(result, BaseException):
             item = item_for(target, result, self.options)
         else:

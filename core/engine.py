@@ -78,6 +78,26 @@ class ColorizeResult:
         return lab.to_depth(self.rgb, 16)
 
 
+@dataclass
+class Rendering:
+    """A photo's colour decided (the models have run), its pixels not yet composed.
+
+    :meth:`Colorizer.render` composes at once; a batch hands this to its writer
+    thread instead, which composes (the full-size upsample and Lab -> RGB: most of
+    a large photo's time) beside the next photo's models.
+    """
+
+    compose: Any = field(repr=False)  # () -> the result's pixels
+    fields: dict[str, Any] = field(default_factory=dict)  # the rest of ColorizeResult
+    seconds: float = 0.0  # spent deciding the colour
+
+    def result(self) -> ColorizeResult:
+        t0 = time.perf_counter()
+        rgb = self.compose()
+        return ColorizeResult(rgb=rgb, **self.fields,
+                              seconds=self.seconds + time.perf_counter() - t0)
+
+
 class Colorizer:
     """Classify and colorize photos with the models of one models folder."""
 
@@ -196,21 +216,28 @@ class Colorizer:
                 self._predict_ab(analysis, {name: 1.0})
 
     # -- analysis: one encoder pass ---------------------------------------
-    def analyze(self, image: np.ndarray) -> Analysis:
-        return self.analyze_batch([image])[0]
+    def analyze(self, image: np.ndarray | None, L: np.ndarray | None = None) -> Analysis:
+        """:meth:`analyze_batch` of one photo; ``L``: its :func:`lightness`, if known."""
+        return self.analyze_batch([image], None if L is None else [L])[0]
 
-    def analyze_batch(self, images: Sequence[np.ndarray]) -> list[Analysis]:
-        """Lightness at full resolution, encoder features and confidences."""
-        images = [check_image(im, f"images[{i}]" if len(images) > 1 else "image")
-                  for i, im in enumerate(images)]
+    def analyze_batch(self, images: Sequence[np.ndarray | None],
+                      Ls: Sequence[np.ndarray] | None = None) -> list[Analysis]:
+        """Lightness at full resolution, encoder features and confidences.
+
+        ``Ls``: the photos' :func:`lightness`, already computed (a batch's reader
+        thread does it beside the models); the images are then not needed.
+        """
         if not images:
             raise ValueError("no images given")
+        if Ls is None:
+            Ls = [lightness(im, f"images[{i}]" if len(images) > 1 else "image")
+                  for i, im in enumerate(images)]
+        elif len(Ls) != len(images):
+            raise ValueError(f"{len(Ls)} lightness maps for {len(images)} images")
         size = self.store.input_size
-        Ls, smalls, grays = [], [], []
-        for image in images:
-            L = _lightness(image)
+        smalls, grays = [], []
+        for L in Ls:
             small = cv2.resize(L, (size, size), interpolation=cv2.INTER_AREA)
-            Ls.append(L)
             smalls.append(small)
             grays.append(lab.gray_rgb(small))
         batch = np.stack(grays)[..., None].astype(np.float32)
@@ -226,7 +253,7 @@ class Colorizer:
         if t != 1.0:  # calibrated on the validation split (core.training.calibrate)
             probs = temper(probs, t)
         out = []
-        for i in range(len(images)):
+        for i in range(len(Ls)):
             conf = {c: float(p) for c, p in zip(CATEGORIES, probs[i])}
             none = float(probs[i, len(CATEGORIES)]) if probs.shape[-1] > len(CATEGORIES) else 0.0
             out.append(Analysis(Ls[i], smalls[i], [f[i : i + 1] for f in feats[:-1]], conf,
@@ -297,6 +324,19 @@ class Colorizer:
         outside the photo raises PinError (a ValueError). ``dtype``: the result's
         pixels, float32 0..1 or uint8 (see ``lab.compose``).
         """
+        return self.render_pending(analysis, category, strength, routing, pins, dtype).result()
+
+    def render_pending(
+        self,
+        analysis: Analysis,
+        category: str = "auto",
+        strength: float = 1.0,
+        routing: str = "soft",
+        pins: Sequence[Pin] = (),
+        dtype: type | np.dtype = np.float32,
+    ) -> Rendering:
+        """:meth:`render` up to the pixels: the models run now (under the lock),
+        ``.result()`` composes them later, in any thread."""
         t0 = time.perf_counter()
         if not 0.0 <= strength <= 2.0:
             raise ValueError(f"strength must be between 0 and 2, not {strength}")
@@ -310,12 +350,16 @@ class Colorizer:
             if guide.auto_key != key:
                 guide.auto_key, guide.auto_ab = key, self._predict_ab(analysis, weights)
                 guide.auto_up = None  # compose_pinned upsamples the new colour once
-            rgb = self.compose_pinned(analysis, guide, strength, pins, dtype=dtype)
+
+            def compose() -> np.ndarray:
+                return self.compose_pinned(analysis, guide, strength, pins, dtype=dtype)
         else:
-            rgb = self.compose(analysis, self._predict_ab(analysis, weights), strength, dtype)
+            blended = self.blend(analysis, weights)  # the models; decoding is numpy
+
+            def compose() -> np.ndarray:
+                return self.compose(analysis, self._decode(analysis, blended), strength, dtype)
         order = sorted(weights, key=weights.__getitem__, reverse=True)
-        return ColorizeResult(
-            rgb=rgb,
+        return Rendering(compose, dict(
             category=used,
             confidences=dict(analysis.confidences),
             models_used=order,
@@ -323,9 +367,8 @@ class Colorizer:
             routing=routing,
             strength=strength,
             notes=notes,
-            seconds=time.perf_counter() - t0,
             pins=list(pins),
-        )
+        ), seconds=time.perf_counter() - t0)
 
     def _plan_loaded(self, analysis: Analysis, category: str, routing: str
                      ) -> tuple[str, dict[str, float], list[str]]:
@@ -444,7 +487,10 @@ class Colorizer:
 
     def _predict_ab(self, analysis: Analysis, weights: dict[str, float]) -> np.ndarray:
         """Blend the chosen colorizers' predictions into one ab map (model size)."""
-        blended = self.blend(analysis, weights)
+        return self._decode(analysis, self.blend(analysis, weights))
+
+    def _decode(self, analysis: Analysis, blended: np.ndarray) -> np.ndarray:
+        """:meth:`blend`'s output as ab: bin distributions decoded, regression ab as it is."""
         if self.info.get("head", "bins") == "bins":
             return decode(blended, analysis.L_small, self.decoding, self.colour_prior)
         return blended
@@ -506,8 +552,13 @@ def check_image(image: object, name: str = "image") -> np.ndarray:
     return a
 
 
+def lightness(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """L (0..100) of an RGB, RGBA or single-channel photo array, checked as
+    :func:`check_image` checks it: what :meth:`Colorizer.analyze` starts from."""
+    return _lightness(check_image(image, name))
+
+
 def _lightness(image: np.ndarray) -> np.ndarray:
-    """L (0..100) of an RGB, RGBA or single-channel photo array."""
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=-1)
     elif image.shape[-1] == 4:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import BinaryIO
 
-    from core.engine import Analysis, Colorizer, ColorizeResult
+    from core.engine import Analysis, Colorizer, ColorizeResult, Rendering
     from core.hints import Hints
 
 
@@ -128,11 +128,15 @@ def colorize_photo(
     options: ColorizeOptions = ColorizeOptions(),
     analysis: Analysis | None = None,
     dtype: type | np.dtype = np.float32,
-) -> ColorizeResult:
+    L: np.ndarray | None = None,
+    pending: bool = False,
+) -> ColorizeResult | Rendering:
     """Analyse (unless given) and render one photo; model failures are ModelErrors.
 
     ``dtype``: the result's pixels (``Colorizer.render``); uint8 where only an 8-bit
-    file is written from it (``ExportOptions.result_dtype``).
+    file is written from it (``ExportOptions.result_dtype``). ``L``: the photo's
+    ``engine.lightness``, if already computed. ``pending``: stop before the pixels
+    and return the ``Rendering``, for :func:`complete` (a batch's writer thread).
 
     A category model that cannot be loaded is marked broken in the store and
     the photo is rendered again: its category then falls back to the universal
@@ -145,9 +149,11 @@ def colorize_photo(
         try:
             pins = options.pins_for(photo.path)
             if analysis is None:
-                analysis = colorizer.analyze(photo.rgb)
-            return colorizer.render(analysis, options.category, options.strength,
-                                    options.routing, pins=pins, dtype=dtype)
+                analysis = colorizer.analyze(photo.rgb, L)
+            rendering = colorizer.render_pending(analysis, options.category,
+                                                 options.strength, options.routing,
+                                                 pins=pins, dtype=dtype)
+            return rendering if pending else complete(rendering, path)
         except ModelFileError as e:
             if attempt == 0 and not e.fatal and not e.universal:
                 continue  # that category now routes to the universal model
@@ -159,6 +165,14 @@ def colorize_photo(
         except ValueError as e:
             raise ReadError(path, str(e)) from e
     raise AssertionError("unreachable")
+
+
+def complete(rendering: Rendering, path: Path | None) -> ColorizeResult:
+    """The pixels of a :func:`colorize_photo` ``pending`` result (errors: ReadError)."""
+    try:
+        return rendering.result()
+    except MemoryError:
+        raise ReadError(path or Path("<photo>"), "not enough memory to colorize it") from None
 
 
 def write_outputs(

@@ -423,9 +423,10 @@ def test_8bit_outputs_render_to_uint8_and_match_the_float_path(
     dtypes = {}
     real = job.colorize_photo
 
-    def spy(colorizer, photo, options=ColorizeOptions(), analysis=None, dtype=np.float32):
+    def spy(colorizer, photo, options=ColorizeOptions(), analysis=None, dtype=np.float32,
+            **kw):
         dtypes[photo.path.name] = np.dtype(dtype)
-        return real(colorizer, photo, options, analysis, dtype)
+        return real(colorizer, photo, options, analysis, dtype, **kw)
 
     monkeypatch.setattr("core.batch.colorize_photo", spy)
     export = ExportOptions(side_by_side=True)
@@ -464,3 +465,54 @@ def test_batch_keeps_freed_memory_for_the_next_photo_and_gives_it_back(monkeypat
     with batch._Pipeline([], None, ColorizeOptions(), ExportOptions()):
         pass
     assert calls == [0, "restored"]
+
+
+def test_batch_splits_each_photo_over_its_three_threads(
+        tmp_path: Path, tiny_colorizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader computes the lightness, the calling thread runs only the models and
+    the writer composes the pixels (#12: the models' thread was the bottleneck); the
+    files are those of colouring each photo alone."""
+    import threading
+
+    from skimage import data
+
+    import core.batch as batch_mod
+    from core.engine import Rendering
+    from core.job import colorize_photo
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rgb = np.ascontiguousarray(data.camera()[::6, ::6])
+    for i in range(4):
+        Image.fromarray(np.roll(rgb, 7 * i, axis=1)).save(folder / f"p{i}.png")
+    where: dict[str, set[str]] = {"lightness": set(), "models": set(), "compose": set()}
+    real_light, real_result = batch_mod.lightness, Rendering.result
+    real_colorize = batch_mod.colorize_photo
+
+    def light(image):
+        where["lightness"].add(threading.current_thread().name)
+        return real_light(image)
+
+    def colorize(*a, **k):
+        where["models"].add(threading.current_thread().name)
+        out = real_colorize(*a, **k)
+        assert isinstance(out, Rendering)  # no pixels composed in this thread
+        return out
+
+    def result(self):
+        where["compose"].add(threading.current_thread().name)
+        return real_result(self)
+
+    monkeypatch.setattr(batch_mod, "lightness", light)
+    monkeypatch.setattr(batch_mod, "colorize_photo", colorize)
+    monkeypatch.setattr(Rendering, "result", result)
+    report = run_batch([folder], tmp_path / "out", tiny_colorizer)
+    assert len(report.written) == 4 and not report.failed
+    assert where == {"lightness": {"tinct-batch-read"}, "models": {threading.main_thread().name},
+                     "compose": {"tinct-batch-write"}}
+    monkeypatch.undo()
+    for item in report.items:
+        photo = load_photo(item.input)
+        alone = colorize_photo(tiny_colorizer, photo, dtype=np.uint8).rgb
+        np.testing.assert_array_equal(np.asarray(Image.open(item.output).convert("RGB")),
+                                      alone)
