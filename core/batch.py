@@ -24,7 +24,7 @@ from typing import Any
 
 import cv2
 
-from core.engine import Colorizer, Rendering, lightness
+from core.engine import Colorizer, Rendering
 from core.export import ExportOptions
 from core.job import (
     ColorizeOptions,
@@ -32,11 +32,11 @@ from core.job import (
     ItemResult,
     JobError,
     ModelError,
-    ReadError,
     colorize_photo,
     complete,
     finish,
     item_for,
+    lightness_of,
     read_input,
 )
 from core.outputs import DONE, OutputPlan, PassedOver, Target, is_photo_name, plan_outputs
@@ -378,13 +378,9 @@ class _Pipeline:
                 if target.state != DONE:
                     try:
                         photo = read_input(target)
-                        L = lightness(photo.rgb)
+                        L = lightness_of(photo)
                     except JobError as e:
                         error = e
-                    except ValueError as e:  # pixels the engine refuses
-                        error = ReadError(target.input, str(e))
-                    except MemoryError:
-                        error = ReadError(target.input, "not enough memory to colorize it")
                 pixels = photo.rgb.shape[0] * photo.rgb.shape[1] if photo is not None else 0
                 if not self._take(pixels):
                     break
@@ -412,7 +408,6 @@ class _Pipeline:
         if result is None:
             return item_for(target, options=self.options)
         if isinstance(result, Rendering):  # composed here, beside the next photo's models
-            read.L = None
             try:
                 result = complete(result, target.input)
             except JobError as e:

@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from core import lab
-from core.upsampling import DEFAULT_EPS, DEFAULT_RADIUS
+from core.upsampling import DEFAULT_EPS, DEFAULT_RADIUS, MAX_CHANNELS, guided_coefficients
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ def decode(probs: np.ndarray, L_small: np.ndarray, d: Decoding,
 
     Computed on the bins in chunks of at most 128, (chunks, h, w, bins), as
     :class:`_Chunks` lays them out: OpenCV filters an image of up to 128
-    channels in one call, so the consensus's box filters need no transposes
-    (~2x faster than boxing 261 channels as a (h, w*Q) image; same numbers).
+    channels in one call, so the consensus's box filters (``upsampling.box`` of
+    a stack) need no copies or transposes; same numbers.
     """
     p = np.asarray(probs, np.float32)
     ch = _Chunks(p.shape[-1])
@@ -96,7 +96,8 @@ def decode(probs: np.ndarray, L_small: np.ndarray, d: Decoding,
     logp = np.log(x, out=x)
     if d.consensus_radius > 0:
         guide = _guide(L_small, p.shape[:2])
-        logp = _consensus(guide, logp, d.consensus_radius, d.consensus_eps)
+        a, b = guided_coefficients(guide, logp, d.consensus_radius, d.consensus_eps)
+        logp = a * guide[..., None] + b
     # Annealed mean from log-probabilities (the consensus may leave them unnormalised).
     z = np.multiply(logp, np.float32(1.0 / max(d.temperature, 1e-3)))
     ch.mask(z, -np.inf)
@@ -122,7 +123,7 @@ def decode(probs: np.ndarray, L_small: np.ndarray, d: Decoding,
 class _Chunks:
     """Q bins as ``n`` chunks of ``m`` <= 128 (the last padded): the layout of :func:`decode`."""
 
-    def __init__(self, q: int, most: int = 128):
+    def __init__(self, q: int, most: int = MAX_CHANNELS):
         self.q = q
         self.n = -(-q // most)
         self.m = -(-q // self.n)
@@ -148,38 +149,6 @@ class _Chunks:
         pad = self.n * self.m - self.q
         if pad:
             x[-1, ..., self.m - pad :] = value
-
-
-def _box(x: np.ndarray, radius: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Mean over a (2r+1)^2 window, reflected at the border, of (n, h, w, m<=128)."""
-    k = 2 * radius + 1
-    out = np.empty_like(x) if out is None else out
-    for i in range(x.shape[0]):
-        cv2.blur(x[i], (k, k), dst=out[i], borderType=cv2.BORDER_REFLECT)
-    return out
-
-
-def _consensus(guide: np.ndarray, logp: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """A guided filter (core.upsampling's) of every bin's log-probability by the
-    lightness, in :func:`decode`'s chunked layout; overwrites ``logp``."""
-    k = 2 * radius + 1
-    g = np.asarray(guide, np.float32)
-    mean_g = cv2.blur(g, (k, k), borderType=cv2.BORDER_REFLECT)
-    var_g = cv2.blur(g * g, (k, k), borderType=cv2.BORDER_REFLECT) - mean_g * mean_g
-    inv = (np.float32(1.0) / (np.maximum(var_g, 0.0) + np.float32(eps)))[..., None]
-    g, mean_g = g[..., None], mean_g[..., None]
-    mean_s = _box(logp, radius)
-    np.multiply(logp, g, out=logp)
-    a = _box(logp, radius)  # box(g * s)
-    tmp = np.multiply(mean_g, mean_s, out=logp)
-    a -= tmp
-    a *= inv  # a = cov / (var + eps)
-    np.multiply(a, mean_g, out=tmp)
-    mean_s -= tmp  # b = mean_s - a * mean_g
-    out = _box(a, radius, out=tmp)
-    out *= g
-    out += _box(mean_s, radius, out=a)
-    return out
 
 
 def neutral_factor(ab: np.ndarray, neutral: float) -> np.ndarray:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,32 +149,47 @@ def colorize_photo(
     path = photo.path or Path("<photo>")
     for attempt in (0, 1):
         try:
-            pins = options.pins_for(photo.path)
-            if analysis is None:
-                analysis = colorizer.analyze(photo.rgb, L)
-            rendering = colorizer.render_pending(analysis, options.category,
-                                                 options.strength, options.routing,
-                                                 pins=pins, dtype=dtype)
-            return rendering if pending else complete(rendering, path)
+            with _colorize_errors(path):  # a bad pin is a ValueError too
+                pins = options.pins_for(photo.path)
+                if analysis is None:
+                    analysis = colorizer.analyze(photo.rgb, L)
+                rendering = colorizer.render_pending(analysis, options.category,
+                                                     options.strength, options.routing,
+                                                     pins=pins, dtype=dtype)
+                return rendering if pending else rendering.result()
         except ModelFileError as e:
             if attempt == 0 and not e.fatal and not e.universal:
                 continue  # that category now routes to the universal model
             raise ModelError(path, str(e), fatal=e.fatal) from e
         except ModelStoreError as e:
             raise ModelError(path, str(e)) from e
-        except MemoryError:
-            raise ReadError(path, "not enough memory to colorize it") from None
-        except ValueError as e:
-            raise ReadError(path, str(e)) from e
     raise AssertionError("unreachable")
+
+
+def lightness_of(photo: Photo) -> np.ndarray:
+    """The photo's ``engine.lightness`` (for ``colorize_photo(L=...)``); errors: ReadError."""
+    from core.engine import lightness
+
+    with _colorize_errors(photo.path or Path("<photo>")):
+        return lightness(photo.rgb)
 
 
 def complete(rendering: Rendering, path: Path | None) -> ColorizeResult:
     """The pixels of a :func:`colorize_photo` ``pending`` result (errors: ReadError)."""
-    try:
+    with _colorize_errors(path or Path("<photo>")):
         return rendering.result()
+
+
+@contextmanager
+def _colorize_errors(path: Path) -> Iterator[None]:
+    """What colouring a photo can meet besides the models, as the ReadError that names it:
+    no memory for its arrays, or pixels the engine refuses (a ValueError that says why)."""
+    try:
+        yield
     except MemoryError:
-        raise ReadError(path or Path("<photo>"), "not enough memory to colorize it") from None
+        raise ReadError(path, "not enough memory to colorize it") from None
+    except ValueError as e:
+        raise ReadError(path, str(e)) from e
 
 
 def write_outputs(

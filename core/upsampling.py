@@ -28,31 +28,47 @@ DEFAULT_RADIUS = 2
 DEFAULT_EPS = 64.0
 
 
+#: The most channels one OpenCV filter call takes.
+MAX_CHANNELS = 128
+
+
 def box(x: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window, reflected at the border; any number of channels."""
+    """Mean over a (2r+1)^2 window, reflected at the border.
+
+    ``x``: (H, W[, C]) with any number of channels, or a stack (n, H, W, C<=128)
+    of such images (core.decoding's layout of its 261 colour bins): OpenCV
+    filters up to 128 channels in one call, so a stack needs no copies.
+    """
     k = 2 * radius + 1
-    if x.ndim == 3 and x.shape[2] > 4:
-        # OpenCV filters at most 4 channels; seen as (h, w*C) a vertical box leaves
-        # the channels apart, so: vertical pass, transpose, vertical pass, transpose.
-        h, w, c = x.shape
-        y = cv2.blur(np.ascontiguousarray(x).reshape(h, w * c), (1, k),
-                     borderType=cv2.BORDER_REFLECT).reshape(h, w, c)
-        t = np.ascontiguousarray(y.transpose(1, 0, 2)).reshape(w, h * c)
-        t = cv2.blur(t, (1, k), borderType=cv2.BORDER_REFLECT).reshape(w, h, c)
-        return t.transpose(1, 0, 2)
+    if x.ndim == 4:
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            cv2.blur(x[i], (k, k), dst=out[i], borderType=cv2.BORDER_REFLECT)
+        return out
+    if x.ndim == 3 and x.shape[2] > MAX_CHANNELS:
+        out = np.empty_like(x)
+        for c in range(0, x.shape[2], MAX_CHANNELS):
+            out[..., c : c + MAX_CHANNELS] = cv2.blur(
+                np.ascontiguousarray(x[..., c : c + MAX_CHANNELS]), (k, k),
+                borderType=cv2.BORDER_REFLECT)
+        return out
     return cv2.blur(x, (k, k), borderType=cv2.BORDER_REFLECT)
 
 
 def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int,
                         eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Window-averaged affine coefficients A, B with src ~ A * guide + B (He et al.)."""
+    """Window-averaged affine coefficients A, B with src ~ A * guide + B (He et al.).
+
+    ``guide`` (H, W); ``src`` (H, W), (H, W, C) or a stack (n, H, W, C) (:func:`box`).
+    """
     guide = np.asarray(guide, np.float32)
     src = np.asarray(src, np.float32)
-    g = guide[..., None] if src.ndim == 3 else guide
+    per_channel = src.ndim > guide.ndim  # the guide broadcasts over the channels (and stack)
+    g = guide[..., None] if per_channel else guide
     mean_g = box(guide, radius)
     var_g = box(guide * guide, radius) - mean_g * mean_g
-    mean_g = mean_g[..., None] if src.ndim == 3 else mean_g
-    var_g = var_g[..., None] if src.ndim == 3 else var_g
+    mean_g = mean_g[..., None] if per_channel else mean_g
+    var_g = var_g[..., None] if per_channel else var_g
     mean_s = box(src, radius)
     cov = box(g * src, radius) - mean_g * mean_s
     a = cov / (np.maximum(var_g, 0.0) + np.float32(eps))

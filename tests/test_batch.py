@@ -486,12 +486,12 @@ def test_batch_splits_each_photo_over_its_three_threads(
     for i in range(4):
         Image.fromarray(np.roll(rgb, 7 * i, axis=1)).save(folder / f"p{i}.png")
     where: dict[str, set[str]] = {"lightness": set(), "models": set(), "compose": set()}
-    real_light, real_result = batch_mod.lightness, Rendering.result
+    real_light, real_result = batch_mod.lightness_of, Rendering.result
     real_colorize = batch_mod.colorize_photo
 
-    def light(image):
+    def light(photo):
         where["lightness"].add(threading.current_thread().name)
-        return real_light(image)
+        return real_light(photo)
 
     def colorize(*a, **k):
         where["models"].add(threading.current_thread().name)
@@ -503,7 +503,7 @@ def test_batch_splits_each_photo_over_its_three_threads(
         where["compose"].add(threading.current_thread().name)
         return real_result(self)
 
-    monkeypatch.setattr(batch_mod, "lightness", light)
+    monkeypatch.setattr(batch_mod, "lightness_of", light)
     monkeypatch.setattr(batch_mod, "colorize_photo", colorize)
     monkeypatch.setattr(Rendering, "result", result)
     report = run_batch([folder], tmp_path / "out", tiny_colorizer)
