@@ -72,6 +72,15 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                    help="leave the prepared general/ photos out (universal and 'none')")
     t.add_argument("--general-photos", type=int, metavar="N",
                    help="at most N general training photos (evenly spread; CPU time)")
+    t.add_argument("--world", type=Path, metavar="POOL",
+                   help="also train the universal decoder on this pool's photos "
+                        "(scripts/build_world_pool.py: objects, people, period plates)")
+    t.add_argument("--world-photos", type=int, metavar="N",
+                   help="at most N of the pool's train photos, shared alike by its sources")
+    t.add_argument("--old-prints", type=float, metavar="SHARE",
+                   help="share of photos the encoder sees as simulated old prints (0-1)")
+    t.add_argument("--old-print-damage", type=float, metavar="SHARE",
+                   help="share of those old prints with cracks, dust, tears, stains (0-1)")
     t.add_argument("--universal-epochs", type=int)
     t.add_argument("--category-epochs", type=int)
     t.add_argument("--paper-epochs", type=int)
@@ -207,11 +216,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.init_from is not None:
         settings.init_from = str(args.init_from)
     for name in ("rebalance", "feature_crop", "patience", "lr", "category_lr",
-                 "general_photos", "category_init"):
+                 "general_photos", "category_init", "old_prints", "old_print_damage",
+                 "world_photos"):
         if getattr(args, name) is not None:
             setattr(settings, name, getattr(args, name))
     if args.no_general:
         settings.general = False
+    if args.world is not None:
+        settings.world = str(args.world)
     settings.extra["preset"] = args.preset
     settings.extra["command"] = "python main.py " + shlex.join(sys.argv[1:])
     summary = run_training(args.prepared, args.run, settings, out=args.out,

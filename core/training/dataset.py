@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from PIL import Image
 
 from core import lab
 from core.categories import CLASSIFIER_OUTPUTS, GENERAL, label_of
-from core.training.prepare import read_index
+from core.training.prepare import read_index, square_resize
 
 #: The decoders predict ab at stride 4 of the 256 px input.
 TARGET_STRIDE = 4
@@ -110,12 +111,53 @@ def load_split(
     return Split(arr, labels, [r.file for r in rows], sets, [r.group for r in rows])
 
 
-def gray_inputs(images: np.ndarray) -> np.ndarray:
-    """What the encoder sees: the photo's lightness as neutral gray, (N, H, W, 1) 0..1."""
+def gray_inputs(images: np.ndarray, old_prints: OldPrints | None = None,
+                first_row: int = 0) -> np.ndarray:
+    """What the encoder sees: the photo's lightness as neutral gray, (N, H, W, 1) 0..1.
+
+    ``old_prints``: some photos are seen as scans of old prints instead (rows
+    numbered from ``first_row``), while their targets stay the clean colour.
+    """
     out = np.empty(images.shape[:3] + (1,), np.float32)
     for i, im in enumerate(images):
-        out[i, ..., 0] = lab.gray_rgb(lab.luminance(im))
+        gray = lab.gray_rgb(lab.luminance(im))
+        if old_prints is not None:
+            gray = old_prints.apply(gray, first_row + i)
+        out[i, ..., 0] = gray
     return out
+
+
+@dataclass(frozen=True)
+class OldPrints:
+    """Which training photos the encoder sees as simulated old prints (``core.oldprint``).
+
+    Users bring scans of faded, grainy, toned and cracked prints, not clean gray
+    conversions; a colorizer trained on clean gray only meets them at test time.
+    ``share`` of the photos get the print's global degradations (fading, low
+    contrast, toning, grain, blur, JPEG, vignetting), and ``damage`` of those
+    also local damage (cracks, scratches, dust, tears, stains) that the colour
+    must not follow. Each row's print is decided by ``(seed, row)`` alone, so a
+    feature cache over the same photo list is reproducible.
+    """
+
+    share: float
+    damage: float = 0.0
+    seed: int = 0
+
+    def describe(self) -> str:
+        return f"old prints {self.share:g} (damaged {self.damage:g}), seed {self.seed}"
+
+    def apply(self, gray: np.ndarray, row: int) -> np.ndarray:
+        """``gray`` (0..1 float, HxW) as row ``row`` of the photo list sees it."""
+        from core import oldprint
+
+        rng = np.random.default_rng([self.seed, row])
+        if rng.random() >= self.share:
+            return gray
+        damaged = bool(rng.random() < self.damage)
+        g8 = np.clip(np.rint(gray * 255.0), 0, 255).astype(np.uint8)
+        print_ = oldprint.simulate(g8, rng, damage=damaged)
+        return print_.gray.astype(np.float32) / 255.0
 
 
 def lightness_inputs(images: np.ndarray) -> np.ndarray:
@@ -141,3 +183,62 @@ def ab_targets(images: np.ndarray, stride: int = TARGET_STRIDE) -> np.ndarray:
 def with_flips(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     """Append horizontally mirrored copies (the only augmentation that keeps colour true)."""
     return tuple(np.concatenate([a, a[:, :, ::-1]], axis=0) for a in arrays)
+
+
+#: The world pool's list of photos (scripts/build_world_pool.py).
+WORLD_MANIFEST = "manifest.csv"
+
+
+def load_world(world: str | Path, split: str, most: int | None = None,
+               seed: int = 0) -> Split:
+    """The train, val or test photos of a world pool, as photos of no category.
+
+    The pool (objects, people, period plates: ``scripts/build_world_pool.py``)
+    broadens what the universal decoder sees beyond the category scenes. With
+    ``most``, at most that many photos, shared alike among the sources (a small
+    source gives all it has, the rest share what is left), drawn with ``seed``:
+    13k faces must not drown 1,400 period plates. Files are named ``world/<file>``
+    so that feature caches and splits never confuse them with the prepared photos.
+    """
+    world = Path(world)
+    with (world / WORLD_MANIFEST).open(newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == split]
+    rows = [r for r in rows if (world / r["file"]).is_file()]
+    if most is not None:
+        rows = _share_alike(rows, most, seed)
+
+    def read(rel: str) -> np.ndarray:
+        with Image.open(world / rel) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        return rgb if rgb.shape[:2] == (256, 256) else square_resize(rgb)
+
+    with ThreadPoolExecutor(max_workers=4) as pool_:
+        images = list(pool_.map(read, [r["file"] for r in rows]))
+    arr = np.stack(images) if images else np.zeros((0, 256, 256, 3), np.uint8)
+    labels = np.full(len(rows), label_of(GENERAL), np.int32)
+    groups = [f"world:{r.get('group') or r['file']}" for r in rows]
+    return Split(arr, labels, [f"world/{r['file']}" for r in rows], groups=groups)
+
+
+def _share_alike(rows: list[dict[str, str]], most: int, seed: int) -> list[dict[str, str]]:
+    """At most ``most`` rows, the same number from each source where it has them."""
+    by_source: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        by_source.setdefault(r["source"], []).append(r)
+    rng = np.random.default_rng(seed)
+    left, sources = most, sorted(by_source, key=lambda s: len(by_source[s]))
+    keep: list[dict[str, str]] = []
+    for k, source in enumerate(sources):
+        share = left // (len(sources) - k)
+        pool = by_source[source]
+        take = [pool[i] for i in sorted(rng.permutation(len(pool))[:share])]
+        keep.extend(take)
+        left -= len(take)
+    return keep
+
+
+def concat(a: Split, b: Split) -> Split:
+    """Two splits as one (rows of ``a`` first)."""
+    return Split(np.concatenate([a.images, b.images]), np.concatenate([a.labels, b.labels]),
+                 a.files + b.files, np.concatenate([a.label_sets, b.label_sets]),
+                 a.groups + b.groups)

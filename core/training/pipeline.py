@@ -15,7 +15,7 @@ from core.backend import device_name, keras
 from core.categories import CATEGORIES, CLASSIFIER_OUTPUTS, UNIVERSAL
 from core.filesafe import atomic_json, atomic_path
 from core.store import save_model, write_manifest
-from core.training.dataset import load_split
+from core.training.dataset import concat, load_split, load_world
 from core.training.train import Trainer, TrainSettings, build_encoder, set_precision
 
 #: The stages of a run, in order. "tinct" needs the classifier's encoder pass.
@@ -54,6 +54,11 @@ def run_training(
     train = load_split(prepared, "train", limit, pool=pool)
     val = load_split(prepared, "val", limit, pool=pool)
     train = thin_general(train, settings.general_photos)
+    if settings.world:  # more kinds of things than the category scenes: objects, people...
+        world_val = None if settings.world_photos is None else max(1, settings.world_photos // 10)
+        train = concat(train, load_world(settings.world, "train", settings.world_photos,
+                                         settings.seed))
+        val = concat(val, load_world(settings.world, "val", world_val, settings.seed))
     n_gen = int((train.labels == len(CATEGORIES)).sum())
     log(f"data: {len(train)} train ({n_gen} general), {len(val)} val photos")
     if len(train) == 0:

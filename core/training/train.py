@@ -30,6 +30,7 @@ from core.nets.efficientnet_lite import build_efficientnet_lite
 from core.nets.paper import build_paper_colorizer
 from core.training.dataset import (
     TARGET_STRIDE,
+    OldPrints,
     Split,
     ab_targets,
     gray_inputs,
@@ -76,6 +77,17 @@ class TrainSettings:
     rebalance: float = 1.0  # loss mix: 1 = Zhang's rebalanced CE, 0 = plain likelihood
     init_rebalance: float = 1.0  # the loss mix ``init_from``'s decoders were trained with
     feature_crop: int | None = None  # train on random crops of this side of the s4 grid
+    #: Share of the photos the encoder sees as simulated old prints (core.oldprint:
+    #: fading, toning, grain, blur, JPEG...) while the target stays the clean colour,
+    #: and the share of those with local damage too (cracks, dust, tears, stains).
+    old_prints: float = 0.0
+    old_print_damage: float = 0.0
+    #: A folder of more colour photos (scripts/build_world_pool.py: objects, people,
+    #: period plates) whose train / val photos join the universal decoder's as photos of
+    #: none of the categories; at most ``world_photos`` of its train split (per source
+    #: alike), None for all.
+    world: str | None = None
+    world_photos: int | None = None
     patience: int | None = None  # epochs without val improvement before a stage stops
     #: A category model starts from this run's universal ("universal"), or from the
     #: better on its val photos of that and init_from's own model for it ("better").
@@ -109,17 +121,21 @@ def build_encoder(trainable: bool = False, size: int | None = 256):
 
 
 def encode(encoder, images: np.ndarray, batch: int = 32,
-           out: list[np.ndarray] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+           out: list[np.ndarray] | None = None, old_prints: OldPrints | None = None,
+           first_row: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     """Cached features (float16, strides 4-32) and the pooled head vector per photo.
 
     ``images``: uint8 RGB photos, made gray a batch at a time (13k photos' float
     gray inputs alone would take 3.5 GB). ``out``: preallocated feature arrays
-    (e.g. memory-mapped files) to fill instead of new ones.
+    (e.g. memory-mapped files) to fill instead of new ones. ``old_prints``: the
+    photos the encoder sees as simulated old prints, by row of the whole list
+    (``images`` starts at row ``first_row``).
     """
     feats: list[list[np.ndarray]] = [[], [], [], []]
     pooled = []
     for i in range(0, len(images), batch):
-        outs = encoder.predict_on_batch(gray_inputs(images[i : i + batch]))
+        inputs = gray_inputs(images[i : i + batch], old_prints, first_row + i)
+        outs = encoder.predict_on_batch(inputs)
         for j in range(4):
             if out is None:
                 feats[j].append(np.asarray(outs[j], np.float16))
@@ -131,34 +147,72 @@ def encode(encoder, images: np.ndarray, batch: int = 32,
     return [np.concatenate(f) for f in feats], np.concatenate(pooled)
 
 
+#: Photos encoded between two progress marks of a cached encoder pass (resume points).
+ENCODE_CHUNK = 1024
+
+
 def encode_cached(encoder, images: np.ndarray, files: list[str], folder: Path,
-                  log: Callable[[str], None] = print) -> tuple[list[np.ndarray], np.ndarray]:
+                  log: Callable[[str], None] = print, old_prints: OldPrints | None = None,
+                  ) -> tuple[list[np.ndarray], np.ndarray]:
     """``encode`` through a cache on disk: memory-mapped, reused by later runs.
 
     The features of 13k photos are 5 GB of float16: on disk they are paged in
     batch by batch instead of held, and a resumed or a second run (e.g.
     category models after the universal) skips the encoder pass. The cache is
-    valid for exactly the same photo list (``files``).
+    valid for exactly the same photo list (``files``) seen the same way
+    (``old_prints``). A pass over tens of thousands of photos takes longer than
+    a working session on 2 cores: it records its progress every
+    ``ENCODE_CHUNK`` photos and a rerun continues where it stopped.
     """
     folder = Path(folder)
     stamp = folder / "files.json"
     names = [f"s{s}.npy" for s in (4, 8, 16, 32)]
-    if stamp.is_file() and json.loads(stamp.read_text()) == files:
+    # What the cache holds: the photo list, and how the encoder saw them (a clean
+    # gray cache keeps the plain list its stamps always had).
+    want: Any = files if old_prints is None else {"files": files,
+                                                   "inputs": old_prints.describe()}
+    if stamp.is_file() and json.loads(stamp.read_text()) == want:
         feats = [np.load(folder / n, mmap_mode="r") for n in names]
         return feats, np.load(folder / "pooled.npy")
     folder.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
+    progress = folder / "progress.json"
+    done = 0
+    if progress.is_file() and all((folder / n).is_file() for n in names):
+        state = json.loads(progress.read_text())
+        if state.get("for") == want:
+            done = int(state["done"])
     probe = encoder.predict_on_batch(gray_inputs(images[:1]))
-    out = [np.lib.format.open_memmap(folder / n, "w+", np.float16,
-                                     (len(images), *np.shape(probe[j])[1:]))
-           for j, n in enumerate(names)]
+    shapes = [(len(images), *np.shape(probe[j])[1:]) for j in range(4)]
+    if done:
+        out = [np.load(folder / n, mmap_mode="r+") for n in names]
+        pooled_done = np.load(folder / "pooled.partial.npy")[:done]
+        log(f"encoder pass: resuming at photo {done} of {len(images)}")
+    else:
+        out = [np.lib.format.open_memmap(folder / n, "w+", np.float16, shape)
+               for n, shape in zip(names, shapes)]
+        pooled_done = np.zeros((0, np.shape(probe[4])[-1]), np.float32)
     t0 = time.perf_counter()
-    feats, pooled = encode(encoder, images, out=out)
-    for f in feats:
-        f.flush()
+    pooled_parts = [pooled_done]
+    for start in range(done, len(images), ENCODE_CHUNK):
+        stop = min(start + ENCODE_CHUNK, len(images))
+        window = [f[start:stop] for f in out]
+        _, part = encode(encoder, images[start:stop], out=window, old_prints=old_prints,
+                         first_row=start)
+        pooled_parts.append(part)
+        for f in out:
+            f.flush()
+        with atomic_path(folder / "pooled.partial.npy") as tmp:
+            np.save(tmp, np.concatenate(pooled_parts))
+        atomic_json(progress, {"for": want, "done": stop}, indent=None)
+        rate = (stop - done) / max(time.perf_counter() - t0, 1e-9)
+        log(f"encoder pass: {stop} / {len(images)} photos ({rate:.1f} photos/s)")
+    feats, pooled = out, np.concatenate(pooled_parts)
     with atomic_path(folder / "pooled.npy") as tmp:
         np.save(tmp, pooled)
-    atomic_json(stamp, files, indent=None)  # last: a cache without it is incomplete
+    atomic_json(stamp, want, indent=None)  # last: a cache without it is incomplete
+    progress.unlink(missing_ok=True)
+    (folder / "pooled.partial.npy").unlink(missing_ok=True)
     log(f"encoded {len(images)} photos in {time.perf_counter() - t0:.0f} s -> {folder}")
     return [np.load(folder / n, mmap_mode="r") for n in names], pooled
 
@@ -500,6 +554,13 @@ class Trainer:
         return True
 
     # -- data -------------------------------------------------------------
+    @property
+    def old_prints(self) -> OldPrints | None:
+        """How the encoder sees this run's photos (None: clean gray, as before)."""
+        if self.s.old_prints <= 0:
+            return None
+        return OldPrints(self.s.old_prints, self.s.old_print_damage, self.s.seed)
+
     def own_categories(self, train: Split) -> list[str]:
         wanted = self.s.categories or tuple(c for c in CATEGORIES if c not in NO_DATA)
         counts = np.bincount(train.labels, minlength=len(CATEGORIES))
@@ -571,10 +632,11 @@ class Trainer:
         if key not in cache:
             if self.s.disk_cache:
                 cache[key] = encode_cached(encoder, split.images, split.files,
-                                           self.run / "features" / key, self.log)
+                                           self.run / "features" / key, self.log,
+                                           old_prints=self.old_prints)
             else:
                 t0 = time.perf_counter()
-                cache[key] = encode(encoder, split.images)
+                cache[key] = encode(encoder, split.images, old_prints=self.old_prints)
                 self.log(f"encoded {len(split)} {key} photos in "
                          f"{time.perf_counter() - t0:.0f} s")
         return cache[key]
@@ -585,7 +647,7 @@ class Trainer:
             return self.encoded(encoder, split, key)[0]
         cache = self._gray
         if key not in cache:
-            cache[key] = gray_inputs(split.images)
+            cache[key] = gray_inputs(split.images, self.old_prints)
         return cache[key]
 
     def _decoder_model(self, encoder, head: str):
