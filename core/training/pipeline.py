@@ -260,6 +260,11 @@ def assemble_models(
     models = {}
     for name in (UNIVERSAL, *CATEGORIES):
         src = run_dir / f"tinct_{name}.keras"
+        if name != UNIVERSAL and history.get(f"tinct_{name}", {}).get("kept_epoch") == 0:
+            # Fine-tuning never beat the universal decoder on this category's held-out
+            # photos: its file would be the universal's weights again. No file: the
+            # category routes to the universal model, and the app and CLI say so.
+            continue
         if src.is_file():
             shutil.copyfile(src, out / src.name)
             models[name] = {"file": src.name, "metrics": {},
