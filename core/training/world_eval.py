@@ -145,8 +145,7 @@ def load_general_test(prepared: str | Path, limit: int | None = None) -> HeldOut
                        and (prepared / r.file).is_file()), key=lambda r: r.file)
     picked = [rows[i] for i in _spread(len(rows), limit)]
     return HeldOut(GENERAL_SET, _stack([_read(prepared / r.file) for r in picked]),
-                   [r.file for r in picked], "the prepared general test split",
-                   [r.source for r in picked])
+                   [r.file for r in picked], "the prepared general test split")
 
 
 def print_seed(file: str, seed: int = 0) -> int:
