@@ -149,6 +149,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                         "beside the models (in a temporary copy of the models folder)")
     e.set_defaults(func=cmd_evaluate)
     add_figures(sub)
+    add_evaluate_world(sub)
 
 
 def add_figures(sub: argparse._SubParsersAction) -> None:
@@ -162,6 +163,37 @@ def add_figures(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--limit", type=int, default=4, help="test photos per category to search")
     f.add_argument("--general-dir", type=Path)
     f.set_defaults(func=cmd_figures)
+
+
+def add_evaluate_world(sub: argparse._SubParsersAction) -> None:
+    w = sub.add_parser("evaluate-world",
+                       help="held-out sets by source (objects, people, period plates, general, "
+                            "old prints): gray and models folders side by side, worst cases")
+    w.add_argument("--world", type=Path, default=Path("data/world"),
+                   help="the world pool (its manifest.csv; split=test rows are the sets)")
+    w.add_argument("--prepared", type=Path, default=Path("data/prepared"),
+                   help="prepared folder: its general test split (and, degraded, old prints)")
+    w.add_argument("--models", action="append", metavar="[LABEL=]DIR",
+                   help="a models folder to measure, repeatable (e.g. before=models "
+                        "after=runs/world/models); default before=models")
+    w.add_argument("--limit", type=int, default=200, help="at most this many photos per set")
+    w.add_argument("--report", type=Path, default=Path("docs/world.md"))
+    w.add_argument("--cache", type=Path, default=Path("runs/world-eval/cache"),
+                   help="where the judge's verdicts on the real photos are kept")
+    w.add_argument("--batch", type=int, default=16)
+    w.add_argument("--seed", type=int, default=0, help="base seed of the simulated old prints")
+    w.set_defaults(func=cmd_evaluate_world)
+
+
+def cmd_evaluate_world(args: argparse.Namespace) -> int:
+    from core.training.world_eval import run_world
+
+    t0 = time.perf_counter()
+    run_world(args.world, args.prepared, args.models or ["before=models"], args.report,
+              limit=args.limit, cache_dir=args.cache, batch=args.batch, seed=args.seed)
+    print(f"wrote {args.report} and {args.report.with_suffix('.json')} "
+          f"({time.perf_counter() - t0:.0f} s)")
+    return 0
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
