@@ -115,6 +115,11 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--general-dir", type=Path,
                    help="folder of general photos to sample when the prepared folder has no "
                         "general validation split")
+    c.add_argument("--world", type=Path, metavar="POOL",
+                   help="also fit the decoding on this world pool's validation photos "
+                        "(objects, people, period plates)")
+    c.add_argument("--world-photos", type=int, default=300, metavar="N",
+                   help="at most N of them, shared alike by the pool's sources")
     c.add_argument("--decoding-only", action="store_true",
                    help="keep the classifier temperature; fit the colour decoding only")
     c.set_defaults(func=cmd_calibrate)
@@ -274,8 +279,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     val = colour_val if args.decoding_only else load_split(args.prepared, "val")
     general = load_general(args.prepared, args.general_photos, args.general_dir)
     train = load_split(args.prepared, "train", 100)
+    world = None
+    if args.world is not None:
+        from core.training.dataset import load_world
+
+        world = load_world(args.world, "val", args.world_photos)
     result = calibrate(args.models, val, colour_val, general_val=general, train=train,
-                       classifier=not args.decoding_only)
+                       classifier=not args.decoding_only, world_val=world)
     print(json.dumps({k: v for k, v in result.items() if k != "scores"}))
     return 0
 

@@ -75,7 +75,9 @@ class TrainSettings:
     general: bool = True  # the prepared general/ photos train the universal and "none"
     general_photos: int | None = None  # at most this many general train photos (evenly spread)
     rebalance: float = 1.0  # loss mix: 1 = Zhang's rebalanced CE, 0 = plain likelihood
-    init_rebalance: float = 1.0  # the loss mix ``init_from``'s decoders were trained with
+    #: The loss mix ``init_from``'s decoders were trained with; None: what its manifest
+    #: records (``training.settings.rebalance``; 1.0 when it records none).
+    init_rebalance: float | None = None
     feature_crop: int | None = None  # train on random crops of this side of the s4 grid
     #: Share of the photos the encoder sees as simulated old prints (core.oldprint:
     #: fading, toning, grain, blur, JPEG...) while the target stays the clean colour,
@@ -555,6 +557,17 @@ class Trainer:
 
     # -- data -------------------------------------------------------------
     @property
+    def start_rebalance(self) -> float:
+        """The loss mix the ``init_from`` decoders were trained with (their manifest's)."""
+        if self.s.init_rebalance is not None:
+            return self.s.init_rebalance
+        manifest = Path(self.s.init_from or "") / "manifest.json"
+        if self.s.init_from and manifest.is_file():
+            settings = json.loads(manifest.read_text()).get("training", {}).get("settings", {})
+            return float(settings.get("rebalance", 1.0))
+        return 1.0
+
+    @property
     def old_prints(self) -> OldPrints | None:
         """How the encoder sees this run's photos (None: clean gray, as before)."""
         if self.s.old_prints <= 0:
@@ -695,10 +708,10 @@ class Trainer:
                              f"({exc})") from None
         note = str(path)
         if (self.s.head == "bins" and ab is not None
-                and self.s.rebalance != self.s.init_rebalance):
+                and self.s.rebalance != self.start_rebalance):
             sample = ab[:: max(1, len(ab) // 500)].astype(np.float32)
-            reweight_logits(decoder, sample, self.s.init_rebalance, self.s.rebalance)
-            note += (f", output biases moved from rebalance {self.s.init_rebalance} "
+            reweight_logits(decoder, sample, self.start_rebalance, self.s.rebalance)
+            note += (f", output biases moved from rebalance {self.start_rebalance} "
                      f"to {self.s.rebalance}")
         self.log(f"{prefix}_{UNIVERSAL}: starts from {note}")
         return note
@@ -789,9 +802,9 @@ class Trainer:
         old = keras().saving.load_model(path, compile=False)
         decoder.set_weights(old.get_weights())
         note = str(path)
-        if self.s.head == "bins" and self.s.rebalance != self.s.init_rebalance:
+        if self.s.head == "bins" and self.s.rebalance != self.start_rebalance:
             sample = ab[:: max(1, len(ab) // 500)].astype(np.float32)
-            reweight_logits(decoder, sample, self.s.init_rebalance, self.s.rebalance)
+            reweight_logits(decoder, sample, self.start_rebalance, self.s.rebalance)
             note += f", output biases moved to rebalance {self.s.rebalance}"
         own_loss = float(model.evaluate(batches, verbose=0))
         self.log(f"{prefix}_{cat}: validation loss {uni_loss:.4f} from the universal, "
