@@ -158,3 +158,39 @@ def test_a_tiny_run_trains_on_the_world_pool_and_old_prints(tmp_path: Path) -> N
     history = json.loads((run / "history.json").read_text())
     assert np.isfinite(history["tinct_universal"]["loss"]).all()
     assert lab.AB_SCALE > 0  # the targets stay the clean photos' ab (no clamp needed)
+
+
+def test_adopting_a_runs_decoders_keeps_the_rest_of_the_release(
+        animal_models_dir: Path, tmp_path: Path) -> None:
+    """The shipped folder with a run's decoders: its encoder and classifier stay, the
+    run's universal and own category decoders come in, a category the run has no
+    model of routes to the universal, and the manifest keeps the run's record."""
+    import shutil
+
+    from core.engine import Colorizer
+    from core.training.pipeline import adopt_decoders
+
+    base = animal_models_dir  # universal + animal
+    run = shutil.copytree(base, tmp_path / "run_models")
+    manifest = json.loads((run / "manifest.json").read_text())
+    command = "python main.py train"
+    manifest.setdefault("training", {})["settings"] = {"world": "data/world",
+                                                        "extra": {"command": command}}
+    del manifest["colorizers"]["tinct"]["models"]["animal"]  # not better than universal
+    (run / "tinct_animal.keras").unlink()
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    out = adopt_decoders(base, run, tmp_path / "release")
+    shipped = json.loads((base / "manifest.json").read_text())
+    adopted = json.loads((out / "manifest.json").read_text())
+    assert adopted["classifier"] == shipped["classifier"]
+    assert (out / shipped["classifier"]["file"]).read_bytes() == (
+        base / shipped["classifier"]["file"]).read_bytes()
+    assert set(adopted["colorizers"]["tinct"]["models"]) == {"universal"}
+    assert {p.name for p in out.glob("tinct_*")} == {"tinct_universal.keras"}
+    assert adopted["training"]["runs"][-1]["command"] == command
+    assert not any(k.startswith("colorizer/tinct/")
+                   for k in adopted.get("litert", {}).get("parity", {}))
+    status = Colorizer(out, backend="tf").category_status()
+    assert status["animal"] == "universal model"
+    with pytest.raises(FileExistsError):
+        adopt_decoders(base, run, out)

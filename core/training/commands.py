@@ -104,6 +104,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=cmd_train)
 
+    a = sub.add_parser("adopt-decoders",
+                       help="a models folder: BASE's files with a training run's decoders")
+    a.add_argument("run_models", type=Path, help="the run's models folder (train --out)")
+    a.add_argument("--base", type=Path, default=Path("models"))
+    a.add_argument("--out", type=Path, required=True, help="a new folder")
+    a.set_defaults(func=cmd_adopt_decoders)
     c = sub.add_parser("calibrate",
                        help="fit the classifier temperature and the colour decoding on val")
     c.add_argument("--prepared", type=Path, default=Path("data/prepared"))
@@ -267,6 +273,15 @@ def cmd_train(args: argparse.Namespace) -> int:
                            limit=args.limit, resume=not args.no_resume,
                            stages=tuple(args.stages))
     print(json.dumps(summary, indent=1))
+    return 0
+
+
+def cmd_adopt_decoders(args: argparse.Namespace) -> int:
+    from core.training.pipeline import adopt_decoders
+
+    out = adopt_decoders(args.base, args.run_models, args.out)
+    print(f"{out}: {args.base}'s models with the decoders of {args.run_models}; now run "
+          f"`calibrate --models {out} --decoding-only` and `export-litert --models {out}`")
     return 0
 
 

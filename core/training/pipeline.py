@@ -310,3 +310,46 @@ def assemble_models(
         },
     }
     return write_manifest(out, manifest)
+
+
+def adopt_decoders(base: str | Path, run_models: str | Path, out: str | Path) -> Path:
+    """A models folder that is ``base`` with the colour decoders of ``run_models``.
+
+    A run that retrains the decoders (e.g. on the world pool and on old prints)
+    need not change the encoder, nor the classifier whose calibration and test
+    scores the release stands on. ``out`` gets ``base``'s files and manifest with
+    the ``tinct`` decoders replaced: the run's universal decoder and only its own
+    category decoders (categories without one route to the universal model). The
+    run's training record joins ``training.runs`` beside the earlier ones, so the
+    manifest still says how every model was made. The decoding calibration and
+    LiteRT exports are out of date afterwards: run ``calibrate`` and
+    ``export-litert`` on ``out``.
+    """
+    base, run_models, out = Path(base), Path(run_models), Path(out)
+    if out.exists():
+        raise FileExistsError(f"{out}: exists; adopt into a new folder")
+    shutil.copytree(base, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    run = json.loads((run_models / "manifest.json").read_text())
+    tinct = manifest["colorizers"]["tinct"]
+    for entry in tinct["models"].values():
+        for key in ("file", "tflite"):
+            if entry.get(key):
+                (out / entry[key]).unlink(missing_ok=True)
+    new = run["colorizers"]["tinct"]["models"]
+    for entry in new.values():
+        shutil.copyfile(run_models / entry["file"], out / entry["file"])
+    tinct["models"] = new
+    if "widths" in run["colorizers"]["tinct"]:
+        tinct["widths"] = run["colorizers"]["tinct"]["widths"]
+    litert = manifest.get("litert", {}).get("parity", {})
+    for key in [k for k in litert if k.startswith("colorizer/tinct/")]:
+        del litert[key]
+    training = manifest.setdefault("training", {})
+    training.setdefault("runs", []).append({
+        "models": "colorizers.tinct", "settings": run["training"]["settings"],
+        "summary": run["training"].get("summary", {}),
+        "command": run["training"]["settings"].get("extra", {}).get("command", ""),
+    })
+    write_manifest(out, manifest)
+    return out
