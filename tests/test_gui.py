@@ -235,7 +235,7 @@ def test_dropped_photo_gets_colour_and_confidences(qtbot, window, photo_dir):
     mime.setUrls([QUrl.fromLocalFile(str(photo_dir / "coffee.png"))])
     args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
             Qt.KeyboardModifier.NoModifier)
-    enter = QDragEnterEvent(QPointF(50, 50), *args)  # Qt delivers drops to the entered widget
+    enter = QDragEnterEvent(QPoint(50, 50), *args)  # Qt delivers drops to the entered widget
     QApplication.sendEvent(window.canvas, enter)
     assert enter.isAccepted()
     drop = QDropEvent(QPointF(50, 50), *args)
@@ -909,7 +909,7 @@ def test_dragging_files_over_an_open_photo_says_drop_opens_them(qtbot, window, p
     plain = _pixels(canvas.grab().toImage()).astype(int)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photo_dir / "coffee.png"))])
-    enter = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(canvas, enter)
     assert enter.isAccepted() and canvas.drop_hover
