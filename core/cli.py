@@ -193,6 +193,55 @@ def _probe(folder: Path, what: str, target: Path) -> str | None:
     return None
 
 
+#: A --report file larger than this is not one Tinct wrote for a batch (not read to check).
+_REPORT_CHECK_BYTES = 256 << 20
+
+
+def _is_report(path: Path) -> bool:
+    """Whether ``path`` holds a JSON report of an earlier run (a list of objects with
+    an 'input'), or nothing: the only files --report may replace."""
+    import json
+
+    try:
+        st = path.stat()
+        if st.st_size == 0:
+            return True
+        if st.st_size > _REPORT_CHECK_BYTES:
+            return False
+        with open(path, "rb") as f:
+            if f.read(1).lstrip() not in (b"[", b""):
+                return False  # a photo, a text: not worth parsing
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, list) and all(isinstance(i, dict) and "input" in i for i in data)
+
+
+def _report_problem(report: Path, plan: object, hints: Path | None) -> str | None:
+    """Why the --report file must not be written (None: it may): it would replace a
+    photo, the hints, a file of the batch's own or a file that is not a report."""
+    from core.filesafe import is_temp_file
+    from core.outputs import LEDGER_NAME, sidecar_for
+
+    what = f"--report {report}"
+    if report.name == LEDGER_NAME or is_temp_file(report.name):
+        return f"{what}: that name is Tinct's own bookkeeping file; choose another name"
+    if report in plan.originals:  # type: ignore[attr-defined]
+        return f"{what} is one of the input photos; the report needs a name of its own " \
+               "(e.g. --report report.json)"
+    if hints is not None and os.path.exists(report) and os.path.samefile(report, hints):
+        return f"{what} is the --hints file; choose another name for the report"
+    real = os.path.realpath(report)
+    for t in plan.targets:  # type: ignore[attr-defined]
+        for out in (*t.outputs(), sidecar_for(t.output)):
+            if os.path.realpath(out) == real:
+                return f"{what} is where {t.input.name}'s result goes; choose another name"
+    if os.path.lexists(report) and not _is_report(report):
+        return f"{what} exists and is not a Tinct report (not replaced: a photo or " \
+               "another file); choose a new name, e.g. --report report.json"
+    return None
+
+
 def _usage(message: str) -> int:
     print(f"tinct: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -267,7 +316,10 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             plan = plan_batch(args.inputs, out, export, args.recursive)
         except ValueError as exc:
             return _usage(str(exc))
-        problem = _probe(out, "--output", out)
+        problem = None
+        if args.report is not None:
+            problem = _report_problem(args.report, plan, args.hints)
+        problem = problem or _probe(out, "--output", out)
         if problem is None and args.report is not None:
             problem = _probe(args.report.parent, "--report", args.report)
         if problem:

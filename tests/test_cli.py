@@ -261,3 +261,44 @@ def test_outputs_next_to_the_originals_never_replace_them(
     assert (src / "street_color.jpg").read_bytes() == b"my own edit"
     assert again["street_color_2.jpg"] != after["street_color_2.jpg"]  # Tinct's own: redone
     assert set(again) - set(after) == {"camera_color_2.png", "camera_color_color.png"}
+
+
+# --------------------------------------------------------------------------- issue 22
+
+
+def test_report_never_replaces_a_photo_the_hints_or_the_ledger(
+        capsys, format_zoo: Path, models_dir: Path, tmp_path: Path) -> None:
+    """`--report scans/*.jpg` (the report's name forgotten) once turned the first photo
+    into JSON: --report replaces only an earlier report (or an empty file)."""
+    src = _copy(format_zoo, tmp_path / "in", "camera.png", "street.jpg")
+    hints = tmp_path / "hints.json"
+    hints.write_text("{}")
+    out = tmp_path / "out"
+    before = _tree_digest(src)
+    # the shell expanded scans/*.png: --report took the first photo's name
+    code, err = _run(capsys, "colorize", "-o", out, "--models", models_dir,
+                     "--report", src / "camera.png", src / "street.jpg")
+    assert code == 2 and "camera.png" in err and "not a Tinct report" in err
+    code, err = _run(capsys, "colorize", src / "camera.png", src / "street.jpg", "-o", out,
+                     "--models", models_dir, "--report", src / "street.jpg")
+    assert code == 2 and "one of the input photos" in err
+    code, err = _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
+                     "--hints", hints, "--report", hints)
+    assert code == 2 and "--hints file" in err
+    assert _tree_digest(src) == before and hints.read_text() == "{}"
+    assert not out.exists() or not any(out.iterdir())  # nothing was written
+
+    report = tmp_path / "r.json"
+    assert _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
+                "--report", report)[0] == 0
+    ledger = out / ".tinct-outputs.jsonl"
+    kept = ledger.read_bytes()
+    code, err = _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
+                     "--report", ledger)
+    assert code == 2 and "bookkeeping" in err and ledger.read_bytes() == kept
+    code, err = _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
+                     "--report", out / "camera_color.png")
+    assert code == 2 and "camera.png's result" in err
+    code, err = _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
+                     "--report", report)  # an earlier report: replaced
+    assert code == 0 and json.loads(report.read_text())[0]["skipped"] is True
