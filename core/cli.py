@@ -311,9 +311,10 @@ def cmd_colorize(args: argparse.Namespace) -> int:
 
     handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     progress = _Progress()
+    options = ColorizeOptions(args.category, args.strength, args.routing, hints=hints)
     try:
         try:
-            plan = plan_batch(args.inputs, out, export, args.recursive)
+            plan = plan_batch(args.inputs, out, export, args.recursive, options)
         except ValueError as exc:
             return _usage(str(exc))
         problem = None
@@ -342,8 +343,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         try:
             report = runner(
                 args.inputs, out, colorizer,
-                ColorizeOptions(args.category, args.strength, args.routing, hints=hints),
-                export,
+                options, export,
                 recursive=args.recursive, progress=progress,
                 cancelled=lambda: bool(stop), on_item=report_file.add, plan=plan,
             )
@@ -371,6 +371,9 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     for item in report.failed:
         if item.error != report.stopped:  # that one is told once, below
             print(f"failed: {item.error}", file=sys.stderr)
+    for item in report.items:
+        if item.warning:
+            print(f"tinct: warning: {item.warning}", file=sys.stderr)
     n = len(report.items)
     line = (f"{len(report.written)} colorized, {len(report.skipped)} already done, "
             f"{len(report.failed)} failed of {n} -> {out}")
@@ -387,7 +390,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
               "finish)", file=sys.stderr)
     if report.cancelled:
         return EXIT_SIGNAL + stop["signal"]
-    if report.stopped and not report.disk_full:
+    if report.stopped and not report.disk_full and not report.internal_error:
         return EXIT_NO_MODELS
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
 

@@ -30,7 +30,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +135,35 @@ class Record:
     input_mtime_ns: int
     size: int
     mtime_ns: int
+    #: what it was made with (category, strength, routing, pins); None in older ledgers
+    settings: dict[str, Any] | None = None
+
+
+_RECORD_FIELDS: dict[str, type] = {"output": str, "input": str, "input_size": int,
+                                   "input_mtime_ns": int, "size": int, "mtime_ns": int}
+
+
+def _record(raw: bytes) -> Record | None:
+    """One ledger line as a Record; None for anything else (a partial line, bytes that
+    are not UTF-8, a value of the wrong type, a name that is not a file name here)."""
+    if not raw.strip():
+        return None
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    if not isinstance(obj, dict):
+        return None
+    for key, typ in _RECORD_FIELDS.items():
+        value = obj.get(key)
+        if not isinstance(value, typ) or isinstance(value, bool):
+            return None
+    name = obj["output"]
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        return None
+    settings = obj.get("settings")
+    return Record(**{k: obj[k] for k in _RECORD_FIELDS},
+                  settings=settings if isinstance(settings, dict) else None)
 
 
 class Ledger:
@@ -145,14 +174,13 @@ class Ledger:
         self.by_name: dict[str, list[Record]] = {}
         self.by_input: dict[str, list[str]] = {}
         try:
-            lines = (self.folder / LEDGER_NAME).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            lines = []
-        for line in lines:
-            try:
-                r = Record(**json.loads(line))
-            except (ValueError, TypeError):
-                continue  # a line cut short by a crash
+            data = (self.folder / LEDGER_NAME).read_bytes()
+        except OSError:
+            data = b""
+        for raw in data.split(b"\n"):
+            r = _record(raw)
+            if r is None:
+                continue  # a line cut short by a crash, damaged, or not a record: that one only
             self.by_name.setdefault(r.output, []).append(r)
             self.by_input.setdefault(r.input, []).append(r.output)
 
@@ -176,10 +204,19 @@ class Ledger:
 
     @staticmethod
     def append(folder: str | Path, record: Record) -> None:
-        """Add one record durably (one write of one line, then fsync)."""
-        line = (json.dumps(record.__dict__, ensure_ascii=False) + "\n").encode("utf-8")
-        fd = os.open(Path(folder) / LEDGER_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        """Add one record durably (one write of one line, then fsync).
+
+        ASCII JSON: a file name that is not UTF-8 (a Latin-1 archive's ``Gro\\udcdfeltern``)
+        is written as its escape and read back as the same name. After a line cut short
+        by a crash, the record starts a line of its own (else both would be lost)."""
+        line = (json.dumps(record.__dict__) + "\n").encode("ascii")
+        fd = os.open(Path(folder) / LEDGER_NAME, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
         try:
+            size = os.fstat(fd).st_size
+            if size:
+                os.lseek(fd, size - 1, os.SEEK_SET)
+                if os.read(fd, 1) != b"\n":
+                    line = b"\n" + line
             os.write(fd, line)
             os.fsync(fd)
         finally:
@@ -204,6 +241,8 @@ class Target:
     input_mtime_ns: int = -1
     #: Tinct's own files this target may replace: name -> (size, mtime_ns) at planning
     replaces: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: what it is made with (recorded in the ledger, compared on a rerun); None: unknown
+    settings: dict[str, Any] | None = None
 
     @property
     def done(self) -> bool:
@@ -219,17 +258,32 @@ class Target:
 
     def record(self, path: Path, st: os.stat_result) -> Record:
         return Record(path.name, self.input_key, self.input_size, self.input_mtime_ns,
-                      st.st_size, st.st_mtime_ns)
+                      st.st_size, st.st_mtime_ns, self.settings)
 
 
-#: An output's edit file: photo_color.jpg -> photo_color.tinct.json (core.hints writes it).
+#: An output's edit file: photo_color.jpg -> photo_color.jpg.tinct.json (core.hints writes it).
 SIDECAR_SUFFIX = ".tinct.json"
 
 
 def sidecar_for(output: str | Path) -> Path:
-    """Where the edit file of an output goes: beside it, ``<output stem>.tinct.json``."""
+    """Where the edit file of an output goes: beside it, ``<output name>.tinct.json``.
+
+    The whole name, suffix included: cam.jpg's and cam.png's outputs (cam_color.jpg,
+    cam_color.png) each get their own (earlier versions used the stem, so the second
+    overwrote the first; those files are still found by ``core.hints.find_sidecar``)."""
     out = Path(output)
-    return out.with_name(out.stem + SIDECAR_SUFFIX)
+    return out.with_name(out.name + SIDECAR_SUFFIX)
+
+
+def describe_settings_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """'strength 1.0, now 1.5; other colour pins': how a rerun's settings differ."""
+    parts = []
+    for key in ("category", "strength", "routing"):
+        if old.get(key) != new.get(key):
+            parts.append(f"{key} {old.get(key)}, now {new.get(key)}")
+    if old.get("pins") != new.get("pins"):
+        parts.append("other colour pins")
+    return "; ".join(parts) or "other settings"
 
 
 @dataclass(frozen=True)
@@ -265,6 +319,7 @@ def plan_outputs(
     compare: bool = False,
     overwrite: bool = False,
     source_formats: Mapping[Path, str] | None = None,
+    settings: Callable[[Path], dict[str, Any]] | None = None,
 ) -> OutputPlan:
     """Plan files and folders into ``output_dir``; a folder's tree is mirrored under
     ``output_dir/<folder name>/``."""
@@ -292,7 +347,7 @@ def plan_outputs(
         else:
             pairs.append((src, out_root))
     plan = plan_files(pairs, fmt=fmt, pattern=pattern, compare=compare, overwrite=overwrite,
-                      source_formats=source_formats)
+                      source_formats=source_formats, settings=settings)
     plan.problems[:0] = problems
     plan.passed_over[:0] = passed
     return plan
@@ -307,10 +362,14 @@ def plan_files(
     overwrite: bool = False,
     source_formats: Mapping[Path, str] | None = None,
     originals: Iterable[str | Path] = (),
+    settings: Callable[[Path], dict[str, Any]] | None = None,
 ) -> OutputPlan:
     """Plan each (input file, output folder) pair; the heart of :func:`plan_outputs`.
 
     ``originals``: more paths to protect besides the inputs (the app's other photos).
+    ``settings``: what each input is to be made with; an output the ledger says was
+    made with other settings is redone (a rerun with new pins or strength is not
+    "already done").
     Raises ValueError for a bad pattern or format (a usage error, before any work).
     """
     output_path("photo.jpg", ".", "png", pattern)  # a bad pattern fails before any work
@@ -370,6 +429,8 @@ def plan_files(
         states: list[str] = []
         notes: list[str] = []
         final: list[Path] = []
+        if settings is not None:
+            t.settings = settings(t.input)
         for base, own in zip(t.outputs(), claims[i], strict=True):
             if own is not None:
                 rec = led.owner(own.name)
@@ -387,6 +448,12 @@ def plan_files(
                 elif (rec.input_size, rec.input_mtime_ns) != (t.input_size, t.input_mtime_ns):
                     states.append(REDO)
                     notes.append(f"{t.input.name} changed since {own.name} was made: redone")
+                elif (t.settings is not None and rec.settings is not None
+                      and rec.settings != t.settings):
+                    states.append(REDO)
+                    notes.append(f"{own.name} was made with other settings "
+                                 f"({describe_settings_change(rec.settings, t.settings)}): "
+                                 "redone")
                 else:
                     states.append(DONE)
                 final.append(own)

@@ -91,14 +91,14 @@ def test_pins_add_move_remove_undo_and_save(qtbot, window, tmp_path: Path) -> No
     with qtbot.waitSignal(window.session.exported, timeout=WAIT_MS) as blocker:
         assert window.save_current() == 1
     written = Path(blocker.args[1])
-    record = read_sidecar(written.with_name(written.stem + ".tinct.json"))
+    record = read_sidecar(written.with_name(written.name + ".tinct.json"))
     assert record.pins == (pin,)
     saved = cv2.cvtColor(cv2.imread(str(written)), cv2.COLOR_BGR2RGB)
     assert np.abs(lab.rgb_to_lab(saved)[60, 20, 1:] - want).max() < 6.0
 
     # The edit file reopens the photo with its pins (in a fresh session of the window).
     window.session.remove(item_id)
-    [again] = window.add_paths([written.with_name(written.stem + ".tinct.json")])
+    [again] = window.add_paths([written.with_name(written.name + ".tinct.json")])
     reopened = window.session.items[again]
     assert reopened.path == tmp_path / "halves.png"
     assert reopened.edit.pins == (pin,) and reopened.category == "auto"
