@@ -5,8 +5,9 @@
 0 all inputs succeeded, 1 some failed (the rest are still written; also a
 full disk, which stops the batch), 2 usage error (also ``--engine ray`` without
 Ray installed, or no cluster at ``--address``), 3 no usable models (none
-installed, or the encoder/classifier missing or damaged), 130/143 stopped by
-Ctrl+C/SIGTERM after the current photo (the summary and report say what was done).
+installed, or the encoder/classifier missing or damaged), 130/143/129 stopped by
+Ctrl+C/SIGTERM/SIGHUP (the terminal closed) after the current photo (the summary and
+report say what was done).
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from core.backend import BACKENDS
 from core.categories import CATEGORIES
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_NO_MODELS = 0, 1, 2, 3
-EXIT_SIGNAL = 128  # + the signal: 130 for Ctrl+C (SIGINT), 143 for SIGTERM
+EXIT_SIGNAL = 128  # + the signal: 130 for Ctrl+C (SIGINT), 143 for SIGTERM, 129 for SIGHUP
+#: What stops a batch after the photo in progress: Ctrl+C, a kill, a closed terminal.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, n))
 
 
 def _strength(text: str) -> float:
@@ -309,7 +313,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             print("\ntinct: stopping after the current photo (Ctrl+C again to stop now)",
                   file=sys.stderr)
 
-    handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     progress = _Progress()
     options = ColorizeOptions(args.category, args.strength, args.routing, hints=hints)
     try:

@@ -236,11 +236,13 @@ def connect(
 @contextlib.contextmanager
 def _own_signal_handlers() -> Iterator[None]:
     """ray.init installs its own SIGTERM handler (and leaves it after shutdown); the CLI's
-    "stop after the current photo" on Ctrl+C/SIGTERM must stay the one that runs."""
+    "stop after the current photo" on Ctrl+C/SIGTERM/SIGHUP must stay the one that runs."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    from core.cli import STOP_SIGNALS
+
+    saved = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     try:
         yield
     finally:

@@ -391,3 +391,38 @@ def test_a_classifier_with_a_none_output_fills_analysis_none(tmp_path: Path,
     assert sum(a.confidences.values()) + a.none == pytest.approx(1.0, abs=1e-5)
     r = cz21.colorize(photo)
     assert UNIVERSAL in r.weights and sum(r.weights.values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("change, where", [
+    (lambda m: m["colorizers"][next(iter(m["colorizers"]))]["models"].update(
+        dog=[{"file": "x.keras"}]), "models.dog must be an object"),
+    (lambda m: m["colorizers"][next(iter(m["colorizers"]))]["models"].update(
+        dog={"tflite": "x.tflite"}), "models.dog.file must be a file name"),
+    (lambda m: m["encoder"].update(tflite=123), "encoder.tflite must be a file name, not 123"),
+    (lambda m: m.update(classifier=["classifier.keras"]), "classifier must be an object"),
+    (lambda m: m["colorizers"].update(cubist=[1]), "colorizers.cubist must be an object"),
+    (lambda m: m.update(input_size="big"), "input_size must be a positive whole number"),
+    (lambda m: m.update(categories=123), "category list"),
+])
+def test_a_manifest_of_wrong_types_names_itself_and_the_entry(
+        capsys, tmp_path: Path, models_dir: Path, change, where: str) -> None:
+    """Issue 22: an entry without 'file', a list where an object belongs or 'tflite': 123
+    gave a traceback; now exit 3 with a message naming the manifest and the entry."""
+    import shutil
+
+    from core import cli
+
+    root = shutil.copytree(models_dir, tmp_path / "models")
+    manifest = json.loads((root / "manifest.json").read_text())
+    change(manifest)
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelStoreError, match="manifest") as err:
+        ModelStore(root)
+    assert str(root / "manifest.json") in str(err.value) and where in str(err.value)
+    photo = tmp_path / "a.png"
+    import cv2
+
+    cv2.imwrite(str(photo), np.full((8, 8), 99, np.uint8))
+    code = cli.main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--models", str(root)])
+    err_text = capsys.readouterr().err
+    assert code == 3 and where in err_text and "manifest.json" in err_text
