@@ -240,7 +240,7 @@ class MainWindow(QMainWindow):
         self.canvas.image_dropped.connect(self.session.add_image)
         self.strip.files_dropped.connect(self.add_paths)
         self.strip.photo_selected.connect(self.select)
-        self.strip.remove_requested.connect(self.session.remove)
+        self.strip.remove_requested.connect(self.remove_photos)
         self.strip.retry_requested.connect(self.session.retry)
 
         self.category.category_changed.connect(
@@ -415,7 +415,8 @@ class MainWindow(QMainWindow):
             self._refresh_selection()
 
     def _on_item_added(self, item_id: int) -> None:
-        self.strip.add(item_id, self.session.items[item_id].name)
+        self.strip.add(item_id, self.session.items[item_id].name,
+                       self.session.order.index(item_id))
         self._refresh_actions()
 
     def _on_item_removed(self, item_id: int) -> None:
@@ -521,9 +522,25 @@ class MainWindow(QMainWindow):
         self.export.set_photo_available(has_result, any_result)
 
     def remove_current(self) -> None:
+        ids = self.selected_ids()
         item = self.current_item()
-        if item is not None:
-            self.session.remove(item.id)
+        self.remove_photos(ids if item is not None and item.id in ids else
+                           [item.id] if item is not None else [])
+
+    def remove_photos(self, ids: list[int]) -> None:
+        """Close photos from the list (one undo step: Undo brings them back, pins and all;
+        the files on disk are never touched)."""
+        ids = [i for i in ids if i in self.session.items]
+        if not ids:
+            return
+        names = [self.session.items[i].name for i in ids]
+        self.history.remove(ids, names)
+        what = names[0] if len(ids) == 1 else f"{len(ids)} photos"
+        self.session.message.emit(f"Closed {what} (the file is not deleted); "
+                                  "Undo (Ctrl+Z) opens it again with its settings and pins"
+                                  if len(ids) == 1 else
+                                  f"Closed {what} (the files are not deleted); "
+                                  "Undo (Ctrl+Z) opens them again with their settings and pins")
 
     def retry_current(self) -> None:
         item = self.current_item()

@@ -288,11 +288,14 @@ class Session(QObject):
             self._io.submit(ThumbJob(item.id, item.path), BACKGROUND, key=("thumb", item.id))
         return item.id
 
-    def remove(self, item_id: int) -> None:
-        """Close a photo: its queued jobs are dropped, a running one is ignored."""
+    def remove(self, item_id: int) -> tuple[int, PhotoItem] | None:
+        """Close a photo: its queued jobs are dropped, a running one is ignored.
+
+        Returns (its place in the list, the item) for :meth:`restore` (undo)."""
         item = self.items.pop(item_id, None)
         if item is None:
-            return
+            return None
+        index = self.order.index(item_id)
         self.order.remove(item_id)
         self._in_flight.discard(item_id)
         if item_id in self._todo:
@@ -303,7 +306,24 @@ class Session(QObject):
         self._inference.cancel(lambda job: getattr(job, "item_id", None) == item_id)
         if self.selected == item_id:
             self.selected = None
+        item.generation += 1  # a result still on its way is for the closed photo: ignored
+        item.drop_pixels()  # a closed photo keeps only what undo needs: path, edit, thumb
+        item.loading = False
         self.item_removed.emit(item_id)
+        self._pump()
+        return index, item
+
+    def restore(self, index: int, item: PhotoItem) -> None:
+        """Open a closed photo again (undo of its removal): same id, place, settings and
+        pins; it is coloured again when its turn comes."""
+        if item.id in self.items:
+            return
+        item.state, item.error = State.QUEUED, ""
+        self.items[item.id] = item
+        self.order.insert(min(index, len(self.order)), item.id)
+        self._todo.append(item.id)
+        self.item_added.emit(item.id)
+        self.item_changed.emit(item.id)  # its thumbnail and state on the strip
         self._pump()
 
     def stop(self) -> int:

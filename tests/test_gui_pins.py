@@ -163,3 +163,38 @@ def test_opening_a_pinned_photo_brings_its_pins_back(qtbot, window, tmp_path: Pa
                              pins=(pin,)))
     [item_id] = window.add_paths([other])
     assert window.session.items[item_id].edit.pins == ()
+
+
+def test_closing_a_photo_can_be_undone_with_its_pins(qtbot, window, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 22: Delete closed a photo without a word and for good, its pins gone. It is
+    one undo step now: Undo opens it again in its place, with its pins and settings."""
+    from core.pins import Pin
+
+    paths = []
+    for n, value in enumerate((60, 120, 180)):
+        paths.append(tmp_path / f"p{n}.png")
+        cv2.imwrite(str(paths[-1]), np.full((40, 60), value, np.uint8))
+    ids = window.add_paths(paths)
+    _wait_done(qtbot, window, ids)
+    middle = ids[1]
+    pin = Pin(10, 10, (200, 40, 40))
+    window.select(middle)
+    window.history.change([middle], "Add pin", pins=(pin,), strength=1.4)
+    messages: list[str] = []
+    window.session.message.connect(messages.append)
+
+    window.strip.setFocus()
+    window.select(middle)
+    qtbot.keyClick(window.strip, Qt.Key.Key_Delete)
+    assert middle not in window.session.items and window.strip.ids() == [ids[0], ids[2]]
+    assert "Closed p1.png (the file is not deleted)" in messages[-1] and "Undo" in messages[-1]
+    assert paths[1].exists()
+
+    window.history.stack.undo()
+    assert window.session.order == ids and window.strip.ids() == ids  # back in its place
+    item = window.session.items[middle]
+    assert item.edit.pins == (pin,) and item.edit.strength == 1.4
+    assert window.session.selected == middle
+    _wait_done(qtbot, window, [middle])  # coloured again
+    window.history.stack.redo()
+    assert middle not in window.session.items
