@@ -165,14 +165,20 @@ def load_photo(path: str | Path) -> Photo:
             exif = _exif_without_decoding(im)
             rgb, alpha, depth = _decode_with_opencv(p)
         else:
-            try:
-                im.load()
-            except MemoryError:
-                raise PhotoError(p, "not enough memory to open it") from None
-            except _DECODE_ERRORS as e:
-                raise PhotoError(p, f"file is damaged or truncated ({e})") from e
-            exif = im.getexif()
-            rgb, alpha, depth, icc = _pixels_from_pillow(im, icc)
+            # A TIFF's Orientation is read before decoding: Pillow deletes the tag on
+            # load, having turned RGB pixels itself but not gray ones (and garbled gray
+            # 5-8). So an oriented TIFF is decoded as stored, and turned below like any.
+            exif = im.getexif() if fmt == "TIFF" else None
+            with _tiff_as_stored(p, im, exif) as source:
+                try:
+                    source.load()
+                except MemoryError:
+                    raise PhotoError(p, "not enough memory to open it") from None
+                except _DECODE_ERRORS as e:
+                    raise PhotoError(p, f"file is damaged or truncated ({e})") from e
+                if exif is None:
+                    exif = im.getexif()
+                rgb, alpha, depth, icc = _pixels_from_pillow(source, icc)
         # While the file is open: a TIFF's EXIF sub-IFDs are read lazily from it.
         orientation, exif_bytes = _upright_exif(exif, from_tiff=fmt == "TIFF")
     if icc is not None and icc[16:20] != b"RGB ":
@@ -181,6 +187,22 @@ def load_photo(path: str | Path) -> Photo:
     if alpha is not None:
         alpha = _apply_orientation(alpha, orientation)
     return Photo(p, rgb, alpha, exif_bytes, icc, fmt, depth)
+
+
+@contextmanager
+def _tiff_as_stored(p: Path, im: Image.Image, exif: Image.Exif | None) -> Iterator[Image.Image]:
+    """``im`` itself, or for a TIFF with an Orientation other than 1 the same file opened
+    from memory with that tag set to 1, so Pillow decodes the pixels as stored."""
+    if exif is None or exif.get(_ORIENTATION, 1) in (1, None):
+        yield im
+        return
+    try:
+        buf = np.fromfile(p, np.uint8)
+    except OSError as e:
+        raise PhotoError(p, _os_reason("cannot read the file", e)) from e
+    _neutralize_tiff_orientation(buf)
+    with Image.open(io.BytesIO(buf.tobytes())) as stored:
+        yield stored
 
 
 def _check_is_file(p: Path) -> None:

@@ -311,6 +311,27 @@ def test_orientation_applied_once_on_16bit(tmp_path: Path, rgb16: np.ndarray, fm
     assert _read_exif(ph.exif)[0x0112] == 1
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("mode", ["L", "I;16", "RGB"])
+def test_every_orientation_of_a_tiff_scan_is_upright(tmp_path: Path, gray: np.ndarray,
+                                                     mode: str, orientation: int) -> None:
+    """Issue 22: Pillow turns RGB TIFFs itself on load but not gray ones (8 or 16 bit),
+    and drops the tag either way: gray scans with orientation 5-8 came out sideways."""
+    stored = gray[:40, :70].copy()  # not square: a wrong turn changes the shape
+    if mode == "I;16":
+        stored = stored.astype(np.uint16) * 257
+        im = Image.new("I;16", stored.shape[::-1])
+        im.frombytes(stored.astype("<u2").tobytes())
+    else:
+        im = Image.fromarray(stored if mode == "L" else np.dstack([stored] * 3))
+    p = tmp_path / "scan.tif"
+    im.save(p, tiffinfo={0x0112: orientation})
+    ph = load_photo(p)
+    want = photo._apply_orientation(stored, orientation)
+    np.testing.assert_array_equal(ph.rgb[..., 0], want)
+    assert ph.bit_depth == (16 if mode == "I;16" else 8)
+
+
 # --------------------------------------------------------------------------- saving
 
 
