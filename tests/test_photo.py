@@ -335,6 +335,33 @@ def test_every_orientation_of_a_tiff_scan_is_upright(tmp_path: Path, gray: np.nd
 # --------------------------------------------------------------------------- saving
 
 
+@pytest.mark.parametrize("src", ["jpg", "png", "tif"])
+def test_scan_resolution_is_kept(tmp_path: Path, gray: np.ndarray, src: str) -> None:
+    """Issue 22: a 600 dpi scan saved as JPEG or PNG came out with no dpi (72 in viewers);
+    archivists print by it. Kept in JPEG, PNG and TIFF, 8 and 16 bit, axes swapped by a
+    quarter turn."""
+    from core.export import ExportOptions, write_result
+
+    p = tmp_path / f"scan.{src}"
+    Image.fromarray(gray[:30, :50]).save(p, dpi=(600, 300))
+    ph = load_photo(p)
+    assert ph.dpi == (600, 300)
+    rgb = ph.rgb.astype(np.float32) / 255
+    for fmt in ("jpg", "png", "tiff"):
+        out = write_result(ph, rgb, tmp_path / f"out_{src}.{fmt}", ExportOptions(fmt=fmt))
+        with Image.open(out) as im:
+            assert tuple(round(v) for v in im.info["dpi"]) == (600, 300), (fmt, im.info)
+    out16 = save_photo(tmp_path / "deep.png", ph.rgb.astype(np.uint16) * 257, bit_depth=16,
+                       dpi=ph.dpi)
+    assert load_photo(out16).dpi == (600, 300)
+    turned = tmp_path / f"turned.{src}"
+    if src != "png":  # PNG orientation lives in eXIf, which Pillow's PNG save writes too
+        Image.fromarray(gray[:30, :50]).save(turned, dpi=(600, 300), exif=_exif(6).tobytes())
+        assert load_photo(turned).dpi == (300, 600)
+
+
+
+
 @pytest.mark.parametrize(("fmt", "depth"), [("jpg", 8), ("png", 8), ("webp", 8), ("tiff", 8),
                                             ("png", 16), ("tiff", 16)])
 def test_icc_and_exif_survive_a_round_trip(tmp_path: Path, astro: np.ndarray, srgb_icc: bytes,
