@@ -336,7 +336,7 @@ def finish(
     item.category = result.category
     item.confidences = {k: round(v, 6) for k, v in result.confidences.items()}
     item.models_used = list(result.models_used)
-    notes = [n for n in (target.note, *result.notes) if n]
+    notes = [n for n in (target.note, *photo.notes, *result.notes) if n]
     item.note = "; ".join(dict.fromkeys(notes)) or None
     if result.pins:
         item.pins = [p.to_json() for p in result.pins]

@@ -112,6 +112,17 @@ class Photo:
     #: the scan's resolution (x, y dots per inch, upright), written back into the output:
     #: archivists print by it. None when the file does not say.
     dpi: tuple[float, float] | None = None
+    #: pages (TIFF) or frames (WebP, GIF, HEIC) in the file: only the first is used
+    frames: int = 1
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user should know about how the file was read (shown with the result)."""
+        if self.frames <= 1:
+            return []
+        what = "pages" if self.format == "TIFF" else "frames"
+        return [f"{self.path.name if self.path else 'the file'} has {self.frames} {what}: "
+                f"only the first was colorized"]
 
     @property
     def size(self) -> tuple[int, int]:
@@ -186,6 +197,11 @@ def load_photo(path: str | Path) -> Photo:
         # While the file is open: a TIFF's EXIF sub-IFDs are read lazily from it.
         orientation, exif_bytes = _upright_exif(exif, from_tiff=fmt == "TIFF")
         dpi = _dpi(im.info.get("dpi"))
+        try:  # not MPO/HEIC: their extra images are previews and depth maps, not photos
+            frames = max(1, int(getattr(im, "n_frames", 1))) if im.format in (
+                "TIFF", "WEBP", "GIF", "PNG") else 1
+        except (OSError, ValueError, TypeError, EOFError, struct.error):
+            frames = 1  # a damaged later page: the first one is what is read anyway
     if icc is not None and icc[16:20] != b"RGB ":
         icc = None  # a gray or CMYK profile does not describe RGB output pixels
     rgb = _apply_orientation(rgb, orientation)
@@ -193,7 +209,7 @@ def load_photo(path: str | Path) -> Photo:
         alpha = _apply_orientation(alpha, orientation)
     if dpi is not None and orientation >= 5:  # turned a quarter: the axes swap
         dpi = (dpi[1], dpi[0])
-    return Photo(p, rgb, alpha, exif_bytes, icc, fmt, depth, dpi)
+    return Photo(p, rgb, alpha, exif_bytes, icc, fmt, depth, dpi, frames)
 
 
 def _dpi(value: object) -> tuple[float, float] | None:

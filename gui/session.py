@@ -497,7 +497,7 @@ class Session(QObject):
         item.used_category = done.category
         item.models_used = done.models_used
         item.weights = done.weights
-        item.notes = done.notes
+        item.notes = [*(item.photo.notes if item.photo is not None else ()), *done.notes]
         item.seconds = done.seconds
         self._in_flight.discard(item.id)
         self._touch(item.id)

@@ -543,3 +543,14 @@ def test_a_writer_that_dies_stops_the_batch_loudly_never_hangs(
     assert report.internal_error and "RuntimeError: boom" in report.stopped
     assert not report.disk_full and report.not_started == 5 - len(report.items)
     assert not list((tmp_path / "out" / "in").glob("*_color*"))
+
+
+def test_a_multi_page_tiff_says_only_its_first_page_was_colorized(
+        tiny_colorizer, tmp_path: Path) -> None:
+    """Issue 22 (the report's side): the note of the photo says what was left out."""
+    src = tmp_path / "in"
+    src.mkdir()
+    pages = [Image.fromarray(np.full((24, 32), v, np.uint8)) for v in (40, 120)]
+    pages[0].save(src / "album.tif", save_all=True, append_images=pages[1:])
+    (item,) = run_batch([src / "album.tif"], tmp_path / "out", tiny_colorizer).items
+    assert item.error is None and "has 2 pages: only the first was colorized" in item.note

@@ -208,6 +208,23 @@ def test_multi_picture_phone_jpeg_reads_as_jpeg(tmp_path: Path, cat: np.ndarray)
     assert default_format_for(ph.format) == "jpg"
 
 
+@pytest.mark.parametrize("fmt", ["tif", "webp", "gif"])
+def test_only_the_first_page_or_frame_is_used_and_said(tmp_path: Path, gray: np.ndarray,
+                                                      fmt: str) -> None:
+    """Issue 22: a multi-page TIFF or an animated WebP was read as its first frame without
+    a word; the photo's notes (the report, the app) say it now."""
+    pages = [Image.fromarray(gray[:30, :40] // k) for k in (1, 2, 3)]
+    p = tmp_path / f"album.{fmt}"
+    pages[0].save(p, save_all=True, append_images=pages[1:])
+    ph = load_photo(p)
+    assert ph.frames == 3 and ph.size == (40, 30)
+    what = "pages" if fmt == "tif" else "frames"
+    assert ph.notes == [f"album.{fmt} has 3 {what}: only the first was colorized"]
+    single = tmp_path / f"one.{fmt}"
+    pages[0].save(single)
+    assert load_photo(single).notes == []
+
+
 def test_gif_first_frame(tmp_path: Path) -> None:
     red = Image.new("RGB", (40, 30), (255, 0, 0))
     blue = Image.new("RGB", (40, 30), (0, 0, 255))
