@@ -109,8 +109,9 @@ class ItemResult:
 
     input: str
     output: str | None
-    category: str | None = None
+    category: str | None = None  # "general": none of the categories (see ``general``)
     confidences: dict[str, float] = field(default_factory=dict)
+    general: float | None = None  # the "none of the categories" share (+ confidences = 1)
     models_used: list[str] = field(default_factory=list)
     routing: str | None = None
     seconds: float = 0.0
@@ -335,6 +336,7 @@ def finish(
     item.skipped = not fresh
     item.category = result.category
     item.confidences = {k: round(v, 6) for k, v in result.confidences.items()}
+    item.general = round(result.general, 6)
     item.models_used = list(result.models_used)
     notes = [n for n in (target.note, *photo.notes, *result.notes) if n]
     item.note = "; ".join(dict.fromkeys(notes)) or None

@@ -101,6 +101,7 @@ def test_report_items_describe_the_colorization(zoo_run) -> None:
         assert len(item.confidences) == 20
         assert sum(item.confidences.values()) == pytest.approx(1.0, abs=1e-4)
         assert item.category == max(item.confidences, key=item.confidences.get)
+        assert item.general == 0.0  # this classifier has no "none of them" output
         assert item.models_used and item.routing == "soft" and item.seconds > 0
 
 
