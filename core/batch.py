@@ -165,6 +165,12 @@ def run_batch(
                     break
             for item in pipe.close():
                 add(item)
+    except KeyboardInterrupt:
+        # "Stop now" (a second Ctrl+C): nothing more is waited for, but what the writer
+        # has finished is handed over, so the report says it was done.
+        for item in pipe.finished(raising=False):
+            add(item)
+        raise
     except Exception as e:
         if not pipe.crashed(e):
             raise
@@ -297,6 +303,7 @@ class _Pipeline:
         self._writes: queue.Queue = queue.Queue(maxsize=WRITE_BEHIND)
         self._done: queue.Queue = queue.Queue()
         self._errors: list[BaseException] = []
+        self._stopping_now = False
         self._cv_threads: int | None = None
         self._restore_malloc: Callable[[], None] | None = None
         self._threads = [threading.Thread(target=self._guard, args=(self._read_all,),
@@ -311,9 +318,14 @@ class _Pipeline:
             t.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         self._halt.set()
-        self._shutdown()
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            # Stop now: not even the photo being written is waited for (a 12 MP PNG
+            # takes seconds). Its atomic write leaves it complete or absent.
+            self._stopping_now = True
+        else:
+            self._shutdown()
         if self._cv_threads is not None:
             cv2.setNumThreads(self._cv_threads)
         if self._restore_malloc is not None:
@@ -418,6 +430,8 @@ class _Pipeline:
                 return
             read, result = job
             try:
+                if self._stopping_now:
+                    continue  # stopped at once: nothing more is written
                 if self.disk_full and not isinstance(result, BaseException):
                     self.unwritten += 1  # not tried: counted as not started
                     continue

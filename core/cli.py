@@ -355,6 +355,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             return _usage(str(exc))
         except KeyboardInterrupt:  # stopped mid-photo: what was done still counts
             stop.setdefault("signal", signal.SIGINT)
+            stop["now"] = 1
             report = BatchReport(list(report_file.items), cancelled=True,
                                  passed_over=plan.passed_over)
             report.not_started = len(plan.targets) + len(plan.problems) - len(report.items)
@@ -388,6 +389,10 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         line += f"; stopped by {signal.Signals(stop['signal']).name}: " \
                 f"{report.not_started} not started"
     print(line, file=sys.stderr)
+    if "now" in stop:
+        print("tinct: stopped at once: a photo being written at that moment may be there "
+              "too (complete, never half-written); a rerun finishes the rest",
+              file=sys.stderr)
     if report.stopped:
         print(f"tinct: the batch stopped: {report.stopped}; {report.not_started} photo"
               f"{'s' if report.not_started != 1 else ''} not started (run it again to "
