@@ -30,32 +30,55 @@ STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, n))
 
 
+def _number(text: str, kind: type, message: str) -> float:
+    """``text`` as a number, or argparse's usage error in the flag's own words (argparse
+    would otherwise say 'invalid _quality value')."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{message}, not {text!r}") from None
+    if kind is float and value != value:  # nan
+        raise argparse.ArgumentTypeError(f"{message}, not {text!r}")
+    return value
+
+
 def _strength(text: str) -> float:
-    value = float(text)
+    value = _number(text, float, "strength must be a number from 0 to 2")
     if not 0.0 <= value <= 2.0:
         raise argparse.ArgumentTypeError("strength must be between 0 and 2")
     return value
 
 
 def _quality(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int, "quality must be a whole number from 1 to 100"))
     if not 1 <= value <= 100:
         raise argparse.ArgumentTypeError("quality must be between 1 and 100")
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int, "must be a whole number, at least 1"))
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    value = _number(text, float, "must be a number from 0 to 64")
     if not 0.0 <= value <= 64.0:
         raise argparse.ArgumentTypeError("must be between 0 and 64")
     return value
+
+
+def _format(text: str) -> str:
+    """An output format as people write it: jpg or jpeg, tif or tiff, any case."""
+    from core.photo import OUTPUT_FORMATS, normalize_format
+
+    key = normalize_format(text)
+    if key is None:
+        raise argparse.ArgumentTypeError(f"unknown format {text!r}; choose one of "
+                                         f"{', '.join(OUTPUT_FORMATS)} (or jpeg, tif)")
+    return key
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--category", default="auto", choices=("auto", *CATEGORIES))
     c.add_argument("--strength", type=_strength, default=1.0, help="colour strength 0..2")
     c.add_argument("--routing", choices=("soft", "hard"), default="soft")
-    c.add_argument("--format", dest="fmt", choices=("png", "jpg", "tiff", "webp"))
+    c.add_argument("--format", dest="fmt", type=_format, metavar="{png,jpg,tiff,webp}",
+                   help="output format (default: the input's family); jpeg and tif work too")
     c.add_argument("--quality", type=_quality, default=92, help="JPEG/WebP quality 1..100")
     c.add_argument("--recursive", "-r", action="store_true", help="descend into sub-folders")
     c.add_argument("--report", type=Path, help="write a JSON report here")
@@ -405,13 +429,14 @@ def cmd_colorize(args: argparse.Namespace) -> int:
 
 
 def _print_backend_notes(notes: list[str]) -> None:
-    """What ran on TensorFlow instead of LiteRT: each model, or one line for many."""
-    if len(notes) <= 2:
-        for note in notes:
-            print(f"tinct: {note}", file=sys.stderr)
+    """What ran on TensorFlow instead of LiteRT (``store.notes``): one line, the models
+    and why, then what to do."""
+    if not notes:
         return
-    print(f"tinct: {len(notes)} models ran on TensorFlow, not LiteRT ({notes[0]}; ...): "
-          "export them with `python main.py export-litert`", file=sys.stderr)
+    what = "; ".join(notes[:2]) + ("; ..." if len(notes) > 2 else "")
+    models = "1 model" if len(notes) == 1 else f"{len(notes)} models"
+    print(f"tinct: {models} ran on TensorFlow, not LiteRT ({what}): export them with "
+          "`python main.py export-litert`", file=sys.stderr)
 
 
 def cmd_export_litert(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ import numpy as np
 
 from core.export import ExportOptions, encode_compare, encode_result
 from core.filesafe import Staged, is_disk_full
-from core.outputs import DONE, REDO, Ledger, Target, _family
+from core.outputs import DONE, LEDGER_NAME, REDO, Ledger, Target, _family
 from core.photo import Photo, PhotoError, load_photo
 from core.pins import Pin, PinError
 
@@ -256,7 +256,7 @@ def _commit(target: Target, path: Path, write: Callable[[BinaryIO], None]) -> tu
             replace = target.state == REDO and _still_ours(target, path)
             current, n = path, 1
             while True:
-                Ledger.append(path.parent, target.record(current, st))
+                _record(path.parent, target.record(current, st))
                 if replace and current == path:
                     return staged.commit(current, overwrite=True), True
                 try:
@@ -275,6 +275,18 @@ def _commit(target: Target, path: Path, write: Callable[[BinaryIO], None]) -> tu
         if is_disk_full(e):
             raise DiskFullError(path.parent, _os_reason("the disk is full", e)) from e
         raise WriteError(path, _os_reason(f"cannot write in {path.parent}", e)) from e
+
+
+def _record(folder: Path, record: Any) -> None:
+    """Add to the folder's ledger; its failure names the ledger, not the photo's folder."""
+    try:
+        Ledger.append(folder, record)
+    except OSError as e:
+        if is_disk_full(e):
+            raise
+        ledger = folder / LEDGER_NAME
+        raise WriteError(ledger, _os_reason("cannot add to Tinct's list of the outputs it "
+                                            "wrote (the photo is not saved)", e)) from e
 
 
 def _family_stem(path: Path) -> str:

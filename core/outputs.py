@@ -26,6 +26,7 @@ all need to agree on:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -537,8 +538,10 @@ def _free_name(base: Path, taken: set[str], originals: Originals,
             why = why or "is an original"
         elif os.path.lexists(path):
             if not why:
-                why = ("is another photo's output" if led.owner(path.name) is not None
-                       else "exists and is not Tinct's output of this photo")
+                rec = led.owner(path.name)
+                why = ("exists and is not Tinct's output of this photo" if rec is None
+                       else f"is Tinct's output of {rec.input}" if os.path.exists(rec.input)
+                       else f"is Tinct's output of {rec.input} (moved or gone since)")
         else:
             return path, why
         n += 1
@@ -552,15 +555,24 @@ def _nested_output(mirror: Path, src: Path) -> Path | None:
     return mirror if mirror != src and mirror.is_relative_to(src) else None
 
 
+def _link_problem(e: OSError) -> str:
+    """Why a link cannot be followed: a loop is not a missing file."""
+    if e.errno == errno.ELOOP:
+        return "link loop: the link points (through others) back to itself"
+    return "broken link: it points to a missing file"
+
+
 def _file_problem(path: Path) -> str | None:
     """Why an input named on its own cannot even be tried (None: try it)."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except FileNotFoundError as e:
         if os.path.islink(path):
-            return "broken link: it points to a missing file"
+            return _link_problem(e)
         return "file not found"
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            return _link_problem(e)
         return _reason("cannot read the file", e)
     if not stat.S_ISREG(st.st_mode):
         return f"not a regular file ({_kind(st.st_mode)})"
@@ -621,11 +633,11 @@ def list_folder(
             try:
                 is_link = e.is_symlink()
                 st = e.stat()  # follows links
-            except OSError:
+            except OSError as err:
                 if is_photo_name(name):
-                    broken.append((p, "broken link: it points to a missing file"))
+                    broken.append((p, _link_problem(err)))
                 else:
-                    passed.append(PassedOver(p, "broken link"))
+                    passed.append(PassedOver(p, _link_problem(err).split(":")[0]))
                 continue
             if stat.S_ISDIR(st.st_mode):
                 if is_link:

@@ -155,7 +155,8 @@ class ModelStore:
     def __init__(self, root: str | Path | None = None, backend: str | None = None):
         self.root = Path(root) if root is not None else models_dir_from_env()
         self.backend = resolve_backend(backend)
-        #: What did not run on the requested backend, and why (shown once to the user).
+        #: What did not run on the requested backend, and why: "key: reason" (the models
+        #: named run on TensorFlow instead; shown once to the user).
         self.notes: list[str] = []
         path = self.root / MANIFEST
         if not path.is_file():
@@ -282,10 +283,10 @@ class ModelStore:
                     reason = f"{self.root / tflite} cannot be loaded ({str(exc)[:200]})"
         runner = self._open_keras(key, file)
         if reason is not None:
-            note = (f"{key}: {reason}; running it on TensorFlow "
-                    "(export with `python main.py export-litert`)")
-            self.notes.append(note)
-            log.warning("%s", note)
+            note = f"{key}: {reason}"  # the CLI adds what it means and what to do, once
+            if note not in self.notes:
+                self.notes.append(note)
+            log.info("%s", note)  # the caller shows the notes: the CLI once, at the end
         return runner
 
     def _open_keras(self, key: str, file: str) -> Runner:

@@ -303,3 +303,44 @@ def test_report_never_replaces_a_photo_the_hints_or_the_ledger(
     code, err = _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
                      "--report", report)  # an earlier report: replaced
     assert code == 0 and json.loads(report.read_text())[0]["skipped"] is True
+
+
+def test_messages_say_what_is_wrong(capsys, format_zoo: Path, models_dir: Path,
+                                    animal_models_dir: Path, tmp_path: Path) -> None:
+    """Issue 22: 'invalid _quality value'; --format jpeg refused; a link loop called a
+    missing file; a ledger that cannot be written blamed on the photo's folder; a moved
+    input folder's earlier output called 'another photo's output'; the TensorFlow note
+    printed twice."""
+    src = _copy(format_zoo, tmp_path / "album", "camera.png")
+    code, err = _run(capsys, "colorize", src, "-o", tmp_path / "o", "--quality", "high")
+    assert code == 2 and "quality must be a whole number from 1 to 100, not 'high'" in err
+    assert "_quality" not in err
+    code, err = _run(capsys, "colorize", src / "camera.png", "-o", tmp_path / "jpeg",
+                     "--models", models_dir, "--format", "JPEG")
+    assert code == 0 and (tmp_path / "jpeg" / "camera_color.jpg").is_file()
+
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)
+    code, err = _run(capsys, "colorize", loop, "-o", tmp_path / "o", "--models", models_dir)
+    assert code == 1 and "link loop" in err and "missing" not in err
+
+    out = tmp_path / "out"
+    (out / "album" / ".tinct-outputs.jsonl").mkdir(parents=True)  # cannot be written
+    code, err = _run(capsys, "colorize", src, "-o", out, "--models", models_dir)
+    assert code == 1 and ".tinct-outputs.jsonl: cannot add to Tinct's list" in err
+    (out / "album" / ".tinct-outputs.jsonl").rmdir()
+    assert _run(capsys, "colorize", src, "-o", out, "--models", models_dir)[0] == 0
+    moved = tmp_path / "moved" / "album"
+    moved.parent.mkdir()
+    src.rename(moved)
+    report = tmp_path / "r.json"
+    code, err = _run(capsys, "colorize", moved, "-o", out, "--models", models_dir,
+                     "--report", report)
+    (item,) = json.loads(report.read_text())
+    assert code == 0 and item["output"].endswith("camera_color_2.png")
+    assert f"is Tinct's output of {src / 'camera.png'} (moved or gone since)" in item["note"]
+
+    code, err = _run(capsys, "colorize", moved, "-o", tmp_path / "tf", "--models",
+                     animal_models_dir, "--backend", "litert")
+    assert code == 0
+    assert err.count("TensorFlow") == 1, err  # the fallback, said once
