@@ -308,8 +308,8 @@ class Colorizer:
             model = self.store.route(UNIVERSAL, self.architecture).model
             weights[model] = weights.get(model, 0.0) + none / total
             if analysis.none > conf[analysis.top_category]:
-                notes.append(f"looks like none of the categories ({analysis.none:.0%}): "
-                             f"mostly the universal model")
+                notes.append(f"looks like none of the kinds of scene Tinct knows "
+                             f"({analysis.none:.0%}): mostly general colours")
         used = category
         if category == "auto":
             top = analysis.top_category

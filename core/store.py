@@ -89,9 +89,9 @@ class Route:
     def note(self) -> str:
         if self.fallback and self.broken:
             return f"the '{self.category}' model cannot be loaded ({self.broken}): " \
-                   "used the universal model"
+                   "general colours used"
         if self.fallback:
-            return f"no '{self.category}' model yet: used the universal model"
+            return f"no '{self.category}' colours learned yet: general colours used"
         return ""
 
 

@@ -49,7 +49,7 @@ from gui.thumbnails import ThumbnailStrip
 log = logging.getLogger(__name__)
 
 NO_MODELS_HELP = (
-    "No trained models are installed, so photos cannot be coloured yet. "
+    "No trained models are installed, so photos cannot be colorized yet. "
     "Restore the models/ folder next to Tinct, point the TINCT_MODELS environment "
     "variable at a models folder, or train them with “python main.py train”. "
     "You can still open and look at photos."
@@ -287,7 +287,7 @@ class MainWindow(QMainWindow):
         texts = {
             Models.IDLE: ("Models not loaded", "Starting…", False, True),
             Models.LOADING: ("Loading models…", "Loading models… Drop photos now: they wait "
-                             "in line and are coloured as soon as the models are ready.",
+                             "in line and are colorized as soon as the models are ready.",
                              False, True),
             Models.READY: ("Models ready", "", False, False),
             Models.MISSING: ("No models installed", NO_MODELS_HELP, True, False),
@@ -297,9 +297,10 @@ class MainWindow(QMainWindow):
         if state is Models.READY:
             own = sum(1 for v in s.category_status.values() if v == "own model")
             shared = any(v == "universal model" for v in s.category_status.values())
-            short = f"Ready · colours for {own} kinds of scene"
-            long = (f"Ready on {s.device or 'CPU'}: colours learned for {own} kinds of scene"
-                    + (", and general colours for the others." if shared else "."))
+            short = f"Ready · knows {own} kinds of scene"
+            long = (f"Ready. Tinct knows the colours of {own} kinds of scene (people, "
+                    "animals, beaches, streets…) from colour photos of each"
+                    + ("; other photos get general colours." if shared else "."))
         self.models_label.setText(short)
         self.models_label.setToolTip(s.models_message or long)
         self.canvas.set_placeholder(long, warn=warn, busy=busy)
@@ -497,7 +498,7 @@ class MainWindow(QMainWindow):
         if item.original is None:
             return "Opening…", True  # decoding a big scan takes a moment: say so
         if models is Models.MISSING:
-            return ("No models installed, so this is the original. To colour photos, restore "
+            return ("No models installed, so this is the original. To colorize photos, restore "
                     "the models/ folder or set TINCT_MODELS to a models folder.", False)
         if models is Models.FAILED:
             return "The models could not be loaded: showing the original", False
@@ -610,7 +611,7 @@ class MainWindow(QMainWindow):
         if report.total == 1 and len(report.written) == 1 and not report.skipped:
             text = f"Saved {report.written[0]}"
         else:
-            text = f"Saved: {report.summary()}"
+            text = report.summary()[:1].upper() + report.summary()[1:]
         self.statusBar().showMessage(text)
         self.save_status.set_folder(report.folder)
 

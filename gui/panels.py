@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.categories import CATEGORIES
+from core.categories import CATEGORIES, GENERAL, UNIVERSAL
 from core.export import ExportOptions
 from core.outputs import DEFAULT_PATTERN
 from gui import theme
@@ -38,6 +38,11 @@ from gui.choices import CategoryCombo, title
 from gui.settings import Settings
 
 __all__ = ["CategoryPanel", "ConfidencePanel", "ExportPanel", "separator", "title", "took"]
+
+
+def _source(model: str) -> str:
+    """Where a colour comes from, in a photographer's words: 'dog photos', 'general photos'."""
+    return "general photos" if model == UNIVERSAL else f"{model} photos"
 
 
 def took(seconds: float) -> str:
@@ -225,14 +230,17 @@ class ConfidencePanel(QWidget):
             self.summary.setText("Not colorized yet")
             return
         top = max(confidences, key=confidences.__getitem__)
-        sure = f"{confidences[top]:.0%} likely"  # how sure the scene is, not the colour mix
+        sure = f"{confidences[top]:.0%} sure"  # how sure the scene is, not the colour mix
+        if chosen == GENERAL and auto:  # none of the scenes it knows: say so, not a guess
+            self.summary.setText("<b>General photo</b>: not one of the scenes Tinct knows")
+            return
+        seen = f"Looks like <b>{title(top)}</b>" if confidences[top] >= 0.5 else \
+            f"Perhaps <b>{title(top)}</b>"
         if auto:
-            self.summary.setText(f"Looks like <b>{title(top)}</b> · {sure}")
+            self.summary.setText(f"{seen} ({sure})")
         else:
-            self.summary.setText(
-                f"Looks like {title(top)} · {sure}; coloured as <b>{title(chosen or top)}</b> "
-                "(your choice)"
-            )
+            self.summary.setText(f"{seen} ({sure}); colorized as <b>"
+                                 f"{title(chosen or top)}</b> (your choice)")
 
     def clear(self, text: str = "No photo yet") -> None:
         self.bars.set_data({}, None)
@@ -374,10 +382,12 @@ class CategoryPanel(QWidget):
 
     def show_models(self, weights: dict[str, float], notes: list[str], seconds: float) -> None:
         if weights:
-            mix = ", ".join(f"{w:.0%} {title(m)}" for m, w in weights.items())
-            self.info.setText(f"Colour mix: {mix}  ·  {took(seconds)}")
+            mix = ", ".join(f"{_source(m)} {w:.0%}" for m, w in weights.items())
+            self.info.setText(f"Colours from {mix}")
+            self.info.setToolTip(f"Colorized in {took(seconds)}")
         else:
             self.info.setText("")
+            self.info.setToolTip("")
         self.note.setText("\n".join(n[:1].upper() + n[1:] for n in notes))
         self.note.setVisible(bool(notes))
 

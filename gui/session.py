@@ -198,7 +198,7 @@ class Session(QObject):
         gc.freeze()
         self.device = device
         self._set_models(Models.READY, "Models ready")
-        self.message.emit(f"Models loaded ({device})")
+        self.message.emit("Ready to colorize")
         for item_id in [*self._in_flight, *([self.selected] if self.selected else [])]:
             if item_id in self.items:
                 self._advance(self.items[item_id])
@@ -345,7 +345,7 @@ class Session(QObject):
         self._todo.clear()
         if waiting:
             self.message.emit(f"Stopped: {waiting} photo{'s' if waiting != 1 else ''} "
-                              "not coloured")
+                              "not colorized")
         else:
             self.message.emit("Nothing queued to stop")
         self.stopped_count = len(self.waiting_ids())
@@ -353,7 +353,7 @@ class Session(QObject):
         return waiting
 
     def waiting_ids(self) -> list[int]:
-        """Photos not coloured and not on their way (what Continue would colour)."""
+        """Photos not colorized and not on their way (what Continue would colour)."""
         return [i for i in self.order
                 if self.items[i].state is State.QUEUED and i not in self._in_flight
                 and i not in self._todo]
@@ -676,8 +676,9 @@ class SaveReport:
         return self.written[0].parent if self.written else None
 
     def summary(self) -> str:
-        """'15 saved, 2 failed, 3 skipped (not colorized yet)': the end of a Save All."""
-        parts = [f"{len(self.written)} saved"]
+        """'15 photos saved, 2 failed, 3 skipped (not colorized yet)': the end of a Save All."""
+        n = len(self.written)
+        parts = [f"{n} photo{'s' if n != 1 else ''} saved"]
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         reasons: dict[str, int] = {}

@@ -35,7 +35,7 @@ def _link_button(text: str) -> QPushButton:
 
 
 class QueueNotice(QWidget):
-    """"Stopped: 5 photos not coloured  [Colorize them]" after Esc, until resumed."""
+    """"Stopped: 5 photos not colorized  [Colorize them]" after Esc, until resumed."""
 
     resume_clicked = Signal()
 
@@ -44,7 +44,7 @@ class QueueNotice(QWidget):
         row = _row(self)
         self.label = QLabel("")
         self.button = _link_button("Colorize them")
-        self.button.setToolTip("Colour the photos still waiting in the strip")
+        self.button.setToolTip("Colorize the photos still waiting in the strip")
         self.button.clicked.connect(self.resume_clicked)
         row.addWidget(self.label)
         row.addWidget(self.button)
@@ -52,7 +52,8 @@ class QueueNotice(QWidget):
 
     def set_count(self, waiting: int) -> None:
         self.label.setText(
-            f"Stopped: {waiting} photo{'s' if waiting != 1 else ''} not coloured" if waiting else ""
+            f"Stopped: {waiting} photo{'s' if waiting != 1 else ''} not colorized"
+            if waiting else ""
         )
         self.setVisible(waiting > 0)
 

@@ -144,7 +144,7 @@ def test_category_without_a_model_falls_back_with_a_note(
     r = animal_cz.colorize(photo, category="beach")
     assert r.category == "beach"
     assert r.models_used == [UNIVERSAL]
-    assert any("beach" in n and "universal" in n for n in r.notes)
+    assert any("beach" in n and "general colours" in n for n in r.notes)
     status = animal_cz.category_status()
     assert status["animal"] == "own model"
     assert {s for c, s in status.items() if c != "animal"} == {"universal model"}
@@ -363,7 +363,7 @@ def test_none_mass_routes_to_the_universal_model(cz: Colorizer, photo: np.ndarra
     # house (0.4 x 0.08) is below the soft-routing floor: city and "none" share the weight.
     assert weights == pytest.approx({UNIVERSAL: 0.6 / 0.7, "city": 0.1 / 0.7})
     assert sum(weights.values()) == pytest.approx(1.0)
-    assert any("none of the categories" in n for n in notes)
+    assert any("none of the kinds of scene Tinct knows" in n for n in notes)
     hard = cz.render(a, routing="hard")
     assert hard.models_used == [UNIVERSAL] and hard.weights == {UNIVERSAL: 1.0}
     # Chosen by hand, the category's model is used whatever "none" says.

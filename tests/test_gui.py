@@ -922,7 +922,9 @@ def test_dragging_files_over_an_open_photo_says_drop_opens_them(qtbot, window, p
 # --------------------------------------------------------------------------- issue 9: panels
 
 
-ENGINEER_WORDS = ("universal model", "routing", "Routing", "Blend", "Single model")
+ENGINEER_WORDS = ("universal model", "routing", "Routing", "Blend", "Single model",
+                  "Universal", "colorizers", "Colour mix", "coloured",
+                  "Models loaded")
 
 
 def _all_text(root) -> list[str]:
@@ -951,9 +953,11 @@ def test_panels_speak_a_photographers_words(qtbot, window, photo_dir):
     # Bug 10: the scene's likelihood and the colour mix are different numbers: different words.
     item = window.session.items[item_id]
     top = max(item.confidences, key=item.confidences.__getitem__)
-    assert f"{item.confidences[top]:.0%} likely" in window.confidence.summary.text()
-    assert window.category.info.text().startswith("Colour mix: ")
-    assert "likely" not in window.category.info.text()
+    summary = window.confidence.summary.text()
+    assert (f"{item.confidences[top]:.0%} sure" in summary
+            or summary.startswith("<b>General photo</b>"))
+    assert window.category.info.text().startswith("Colours from ")
+    assert "sure" not in window.category.info.text() and " ms" not in window.category.info.text()
     dialog.close()
 
 
@@ -1144,7 +1148,7 @@ def test_save_all_shows_progress_a_summary_and_the_folder(qtbot, window, mixed_d
         assert bar.isVisibleTo(window) and bar.maximum() == 3 and bar.value() == 0
     report = blocker.args[0]
     assert len(report.written) == 3 and report.skipped == {"corrupt.jpg": "failed"}
-    assert window.statusBar().currentMessage() == "Saved: 3 saved, 1 skipped (failed)"
+    assert window.statusBar().currentMessage() == "3 photos saved, 1 skipped (failed)"
     assert not window.save_status.bar.isVisibleTo(window)
     reveal = window.save_status.reveal
     assert reveal.isVisibleTo(window)
@@ -1176,7 +1180,7 @@ def test_stopping_the_queue_stays_said_and_can_be_continued(qtbot, window, photo
     assert waiting >= 1
     notice = window.queue_notice
     assert notice.isVisibleTo(window)
-    assert notice.label.text().startswith("Stopped: ") and "not coloured" in notice.label.text()
+    assert notice.label.text().startswith("Stopped: ") and "not colorized" in notice.label.text()
     items = window.session.items
     qtbot.waitUntil(lambda: sum(items[i].state is State.DONE for i in ids) == len(ids) - waiting,
                     timeout=WAIT_MS)
