@@ -123,7 +123,16 @@ class CompareCanvas(QWidget):
         lets the canvas handle the click itself.
         """
         self._tool = tool
+        self.refresh_cursor()
         self.update()
+
+    def refresh_cursor(self) -> None:
+        """The cursor for the current tool (a pin tool's crosshair), before any move."""
+        shape = getattr(self._tool, "cursor", lambda: None)()
+        if shape is not None:
+            self.setCursor(shape)
+        else:
+            self.unsetCursor()
 
     def to_photo(self, pos: QPointF) -> QPointF | None:
         """The photo pixel under a widget point, or None off the photo."""
@@ -383,7 +392,10 @@ class CompareCanvas(QWidget):
             self.set_split((x - vis.left()) / vis.width())
 
     def _update_cursor(self, pos: QPointF) -> None:
-        if self._splitting() and abs(pos.x() - self.split_x()) <= GRAB_DISTANCE:
+        shape = getattr(self._tool, "cursor", lambda: None)()
+        if shape is not None:  # a tool's mode shows on the pointer (pins, Pick)
+            self.setCursor(shape)
+        elif self._splitting() and abs(pos.x() - self.split_x()) <= GRAB_DISTANCE:
             self.setCursor(Qt.CursorShape.SplitHCursor)
         elif self._pannable():
             self.setCursor(Qt.CursorShape.OpenHandCursor)

@@ -198,3 +198,40 @@ def test_closing_a_photo_can_be_undone_with_its_pins(qtbot, window, tmp_path: Pa
     _wait_done(qtbot, window, [middle])  # coloured again
     window.history.stack.redo()
     assert middle not in window.session.items
+
+
+def test_pick_and_pin_mode_show_their_state_and_pick_gives_pin_mode_back(
+        qtbot, window, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 22: Pick and "Place pins" had no on-look and no pointer of their own, and a
+    Pick left pin mode on, so the next click dropped a pin."""
+    from gui import theme
+
+    assert "QPushButton:checked, QToolButton:checked" in theme.STYLESHEET
+    gray = np.full((120, 160), 150, np.uint8)
+    cv2.imwrite(str(tmp_path / "flat.png"), gray)
+    [item_id] = window.add_paths([tmp_path / "flat.png"])
+    _wait_done(qtbot, window, [item_id])
+    item, canvas, panel = window.session.items[item_id], window.canvas, window.pins.panel
+    assert not panel.toggle.isChecked()
+
+    panel.eyedropper.setChecked(True)  # Pick, with pin mode off
+    assert canvas.cursor().shape() == Qt.CursorShape.PointingHandCursor
+    _mouse(canvas, QEvent.Type.MouseButtonPress, (20, 60))
+    _mouse(canvas, QEvent.Type.MouseButtonRelease, (20, 60))
+    assert not panel.eyedropper.isChecked() and not panel.toggle.isChecked()  # back off
+    assert window.canvas._tool is None and item.edit.pins == ()  # noqa: SLF001
+    assert canvas.cursor().shape() != Qt.CursorShape.CrossCursor
+    _mouse(canvas, QEvent.Type.MouseButtonPress, (30, 60))  # the next click: no pin
+    _mouse(canvas, QEvent.Type.MouseButtonRelease, (30, 60))
+    assert item.edit.pins == ()
+
+    panel.toggle.setChecked(True)  # pin mode: a crosshair; a Pick keeps it on
+    assert canvas.cursor().shape() == Qt.CursorShape.CrossCursor
+    panel.eyedropper.setChecked(True)
+    _mouse(canvas, QEvent.Type.MouseButtonPress, (20, 60))
+    _mouse(canvas, QEvent.Type.MouseButtonRelease, (20, 60))
+    assert panel.toggle.isChecked() and not panel.eyedropper.isChecked()
+    assert item.edit.pins == () and canvas.cursor().shape() == Qt.CursorShape.CrossCursor
+    panel.eyedropper.setChecked(True)  # turning pin mode off ends a Pick too
+    panel.toggle.setChecked(False)
+    assert not panel.eyedropper.isChecked() and not window.pins.tool.picking
