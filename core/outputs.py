@@ -310,6 +310,12 @@ class OutputPlan:
         return counts
 
 
+def mirror_folder(folder: str | Path, output_dir: str | Path) -> Path:
+    """Where a folder's photos go: ``<output dir>/<folder's name>/`` (its tree mirrored
+    below), so two input folders never mix; the app names it before a batch starts."""
+    return Path(output_dir) / Path(folder).name
+
+
 def plan_outputs(
     inputs: Sequence[str | Path],
     output_dir: str | Path,
@@ -331,7 +337,7 @@ def plan_outputs(
     for raw in inputs:
         src = Path(raw)
         if src.is_dir():
-            mirror = out_root / src.name
+            mirror = mirror_folder(src, out_root)
             skip = _nested_output(mirror, src)
             try:
                 files, over, bad = list_folder(src, recursive, exclude=skip)

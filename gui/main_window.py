@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
         bar.setSizeGripEnabled(False)
         self.queue_notice = status_widgets.QueueNotice()
         self.save_status = status_widgets.SaveStatus()
+        self.save_status.message.connect(lambda text: self.statusBar().showMessage(text))
         self.models_label = QLabel("")
         self.device_label = QLabel("")
         for widget in (self.queue_notice, self.save_status, self.models_label, self.device_label):

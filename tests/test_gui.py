@@ -1261,3 +1261,25 @@ def test_doc_screenshots_are_saved_losslessly(qapp, tmp_path) -> None:
     assert back.shape == rgb.shape
     np.testing.assert_array_equal(back, rgb)
     assert len(np.unique(back.reshape(-1, 3), axis=0)) > 256
+
+
+def test_the_batch_names_its_output_folder_and_show_in_folder_failing_is_said(
+        qtbot, window, photo_dir, tmp_path, monkeypatch):
+    """Issue 22: the batch's photos landed in an unexpected <Save to>/<input folder>/ (now
+    named before the start), and "Show in folder" failed silently without a file manager."""
+    import gui.status
+
+    monkeypatch.setattr(gui.status, "show_in_folder", lambda folder: False)
+    dialog = window.show_batch()
+    dialog.set_input(photo_dir)
+    dialog.set_output(tmp_path / "out")
+    assert str(tmp_path / "out" / photo_dir.name) in dialog.destination.text()
+    dialog.saved_in = tmp_path / "out" / photo_dir.name
+    dialog._reveal()  # noqa: SLF001 - the button's slot
+    assert "No file manager could be opened" in dialog.summary.text()
+    assert str(dialog.saved_in) in dialog.summary.text()
+    assert QApplication.clipboard().text() == str(dialog.saved_in)
+    window.save_status.set_folder(tmp_path)
+    qtbot.mouseClick(window.save_status.reveal, Qt.MouseButton.LeftButton)
+    assert "No file manager could be opened" in window.statusBar().currentMessage()
+    dialog.close()
