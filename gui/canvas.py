@@ -67,6 +67,7 @@ class CompareCanvas(QWidget):
         self._offset = QPointF()
         self._drag: str | None = None  # "split" | "pan"
         self._drag_origin = QPointF()
+        self._split_grab = 0.0  # pointer x - divider x when a divider drag began
         self._offset_origin = QPointF()
         self._drop_hover = False
         self._status = ""
@@ -340,8 +341,10 @@ class CompareCanvas(QWidget):
             return
         near_divider = abs(pos.x() - self.split_x()) <= GRAB_DISTANCE
         if self._splitting() and (near_divider or not self._pannable()):
+            # The divider follows the drag from where it is: a click alone never makes it
+            # jump to the pointer (it did, anywhere on the photo).
             self._drag = "split"
-            self._move_split(pos.x())
+            self._split_grab = pos.x() - self.split_x()
             self.setCursor(Qt.CursorShape.SplitHCursor)
         elif self._pannable():
             self._drag = "pan"
@@ -355,7 +358,7 @@ class CompareCanvas(QWidget):
         if self._drag == "tool":
             self._tool.move(pos, self.to_photo(pos))
         elif self._drag == "split":
-            self._move_split(pos.x())
+            self._move_split(pos.x() - self._split_grab)
         elif self._drag == "pan":
             self._offset = self._offset_origin + (pos - self._drag_origin)
             self._clamp()

@@ -1283,3 +1283,22 @@ def test_the_batch_names_its_output_folder_and_show_in_folder_failing_is_said(
     qtbot.mouseClick(window.save_status.reveal, Qt.MouseButton.LeftButton)
     assert "No file manager could be opened" in window.statusBar().currentMessage()
     dialog.close()
+
+
+def test_a_click_on_the_photo_does_not_make_the_divider_jump(qtbot, window, photo_dir):
+    """Issue 22: a click anywhere on the canvas moved the divider to it; now the divider
+    follows a drag from where it is, and a click alone leaves it."""
+    [item_id] = window.add_paths([photo_dir / "astronaut.jpg"])
+    _wait_done(qtbot, window, [item_id])
+    canvas = window.canvas
+    window.commands["fit"].trigger()
+    canvas.set_split(0.5)
+    vis = canvas.visible_rect()
+    x0 = canvas.split_x()
+    far = QPoint(int(vis.left() + vis.width() * 0.15), int(vis.center().y()))
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=far)
+    assert canvas.split_x() == pytest.approx(x0, abs=1)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=far)
+    qtbot.mouseMove(canvas, far + QPoint(40, 0))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=far + QPoint(40, 0))
+    assert canvas.split_x() == pytest.approx(x0 + 40, abs=2)
