@@ -46,8 +46,11 @@ log = logging.getLogger(__name__)
 
 #: Photos decoded ahead of the colorizer: enough to keep it busy, few enough for memory.
 MAX_IN_FLIGHT = 2
-#: Photos whose full-resolution pixels stay in memory (the rest keep thumbnails).
-KEEP_IN_MEMORY = 6
+#: Photos whose full-resolution pixels stay in memory besides those being decoded,
+#: colorized or saved: the one on screen. A 24 MP scan holds ~270 MB (pixels, analysis,
+#: display frames): six kept was 1.6 GB, an album of a hundred did not fit (issue 22).
+#: The rest keep thumbnails and results; looking at one again decodes it again.
+KEEP_IN_MEMORY = 1
 
 
 class State(enum.Enum):
@@ -377,6 +380,7 @@ class Session(QObject):
             return
         item = self.items[item_id]
         self._touch(item_id)
+        self._evict()  # the photo left behind lets go of its pixels
         if item.state is not State.FAILED and (item.photo is None or item.colour is None):
             if item_id in self._todo:
                 self._todo.remove(item_id)
