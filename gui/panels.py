@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QPainter, QPaintEvent
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -102,11 +102,16 @@ def separator() -> QFrame:
 class ConfidenceBars(QWidget):
     """The likeliest scenes as sorted horizontal bars (all of them on request)."""
 
-    ROW = 14
     TOP = 4  # rows shown until "Show all"
+    #: The scene names are never smaller than this (they were ~8 px on a small screen).
+    MIN_POINTS = 9.0
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.label_font = QFont(self.font())
+        self.label_font.setPointSizeF(max(self.MIN_POINTS, self.font().pointSizeF() * 0.9))
+        #: one scene's row: the label's height and a little air
+        self.row_height = max(14, QFontMetrics(self.label_font).height() + 3)
         self._rows: list[tuple[str, float]] = []
         self._chosen: str | None = None
         self._limit: int | None = self.TOP
@@ -126,7 +131,7 @@ class ConfidenceBars(QWidget):
         return total if self._limit is None else min(self._limit, total)
 
     def _resize(self) -> None:
-        self.setFixedHeight(self.ROW * self.shown + 4)
+        self.setFixedHeight(self.row_height * self.shown + 4)
 
     def set_data(self, confidences: dict[str, float], chosen: str | None) -> None:
         self._rows = sorted(confidences.items(), key=lambda kv: kv[1], reverse=True)
@@ -147,13 +152,12 @@ class ConfidenceBars(QWidget):
         return self._chosen
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(240, self.ROW * self.shown + 4)
+        return QSize(240, self.row_height * self.shown + 4)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        base = QFont(self.font())
-        base.setPointSizeF(base.pointSizeF() * 0.9)
+        base = QFont(self.label_font)
         bold = QFont(base)
         bold.setWeight(QFont.Weight.DemiBold)
         name_w, pct_w = 84, 44
@@ -167,13 +171,13 @@ class ConfidenceBars(QWidget):
                 top = top[:-1] + [r for r in rows if r[0] == self._chosen]
             rows = top
         for i, (cat, prob) in enumerate(rows[: self.shown]):
-            y = 2 + i * self.ROW
+            y = 2 + i * self.row_height
             chosen = cat == self._chosen
             p.setFont(bold if chosen else base)
             p.setPen(theme.TEXT if chosen else theme.MUTED.darker(140) if ghost else theme.MUTED)
             label = ("● " if chosen else "") + title(cat)
-            p.drawText(QRectF(0, y, name_w, self.ROW), Qt.AlignmentFlag.AlignVCenter, label)
-            track = QRectF(bar_left, y + 5, bar_w, self.ROW - 10)
+            p.drawText(QRectF(0, y, name_w, self.row_height), Qt.AlignmentFlag.AlignVCenter, label)
+            track = QRectF(bar_left, y + 5, bar_w, self.row_height - 10)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.BASE)
             p.drawRoundedRect(track, 3, 3)
@@ -183,7 +187,7 @@ class ConfidenceBars(QWidget):
             p.setBrush(theme.ACCENT if chosen else theme.RAISED.lighter(150))
             p.drawRoundedRect(fill, 3, 3)
             p.setPen(theme.TEXT if chosen else theme.MUTED)
-            p.drawText(QRectF(self.width() - pct_w, y, pct_w, self.ROW),
+            p.drawText(QRectF(self.width() - pct_w, y, pct_w, self.row_height),
                        Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, f"{prob:.0%}")
         p.end()
 

@@ -1317,3 +1317,13 @@ def test_only_the_photo_on_screen_keeps_its_full_resolution_pixels(qtbot, window
         heavy = [i.id for i in items if i.photo is not None or i.colour is not None]
         assert heavy == [item.id], heavy
     assert all(i.colour_thumb is not None and i.confidences for i in items)
+
+
+def test_scene_names_are_readable(qtbot, window):
+    """Issue 22: the scene names under the photo were ~8 px; at least 9 pt now, each row
+    as tall as its text."""
+    from PySide6.QtGui import QFontMetrics
+
+    bars = window.confidence.bars
+    assert bars.label_font.pointSizeF() >= 9.0
+    assert bars.row_height >= QFontMetrics(bars.label_font).height()
