@@ -278,12 +278,17 @@ class CompareCanvas(QWidget):
         frames = self._original or self._colour
         return (frames.width, frames.height) if frames is not None else None
 
+    def _band(self) -> float:
+        """The strip along the bottom that the zoom control floats in: a fitted photo stays
+        above it (at 900x600 the control covered the photo's corner)."""
+        return float(self.zoom_control.sizeHint().height() + 2 * CONTROL_MARGIN)
+
     def _fit_scale(self) -> float:
         size = self._size()
         if size is None:
             return 1.0
         w = max(1.0, self.width() - 2 * FIT_MARGIN)
-        h = max(1.0, self.height() - 2 * FIT_MARGIN)
+        h = max(1.0, self.height() - FIT_MARGIN - max(FIT_MARGIN, self._band()))
         return min(w / size[0], h / size[1])
 
     def _relayout(self) -> None:
@@ -299,7 +304,13 @@ class CompareCanvas(QWidget):
         x, y = self._offset.x(), self._offset.y()
         w, h = size[0] * self._scale, size[1] * self._scale
         x = (self.width() - w) / 2 if w <= self.width() else min(0.0, max(self.width() - w, x))
-        y = (self.height() - h) / 2 if h <= self.height() else min(0.0, max(self.height() - h, y))
+        room = self.height() - self._band()  # above the zoom control, when the photo fits
+        if h <= room:
+            y = (room - h) / 2 + min(FIT_MARGIN, self._band()) / 2
+        elif h <= self.height():
+            y = (self.height() - h) / 2
+        else:
+            y = min(0.0, max(self.height() - h, y))
         self._offset = QPointF(x, y)
 
     def _pannable(self) -> bool:

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import (
     QAction,
     QDragEnterEvent,
@@ -1327,3 +1327,16 @@ def test_scene_names_are_readable(qtbot, window):
     bars = window.confidence.bars
     assert bars.label_font.pointSizeF() >= 9.0
     assert bars.row_height >= QFontMetrics(bars.label_font).height()
+
+
+def test_at_900x600_the_zoom_control_leaves_the_fitted_photo_alone(qtbot, window, photo_dir):
+    """Issue 22: at 900x600 the zoom control covered the photo's corner."""
+    window.resize(900, 600)
+    [item_id] = window.add_paths([photo_dir / "astronaut.jpg"])
+    _wait_done(qtbot, window, [item_id])
+    canvas = window.canvas
+    window.commands["fit"].trigger()
+    control = canvas.zoom_control
+    assert control.isVisible()
+    assert not canvas.image_rect().intersects(QRectF(control.geometry()))
+    assert canvas.image_rect().top() >= 0
