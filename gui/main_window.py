@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QCloseEvent,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -200,10 +207,33 @@ class MainWindow(QMainWindow):
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
         bar.addAction(a["shortcuts"])
-        for name in ("fit", "zoom100", "split", "shortcuts"):
-            bar.widgetForAction(a[name]).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.toolbar = bar
+        self._toolbar_words = True
+        self._set_toolbar_words(True)
+
+    _ICON_ONLY = ("fit", "zoom100", "split", "shortcuts")
+
+    def _set_toolbar_words(self, words: bool) -> None:
+        """Words beside the icons, or icons alone (tooltips say the rest)."""
+        self._toolbar_words = words
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if words
+                                        else Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for name in self._ICON_ONLY:
+            self.toolbar.widgetForAction(self.commands[name]).setToolButtonStyle(
+                Qt.ToolButtonStyle.ToolButtonIconOnly)
+
+    def _fit_toolbar(self) -> None:
+        """Drop the toolbar's words when they do not fit the window (at 900x600 with a
+        larger font the "?" button was cut off), and bring them back when they do."""
+        if not self._toolbar_words:
+            self._set_toolbar_words(True)
+        if self.toolbar.sizeHint().width() > self.width():
+            self._set_toolbar_words(False)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_toolbar()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()

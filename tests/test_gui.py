@@ -1340,3 +1340,23 @@ def test_at_900x600_the_zoom_control_leaves_the_fitted_photo_alone(qtbot, window
     assert control.isVisible()
     assert not canvas.image_rect().intersects(QRectF(control.geometry()))
     assert canvas.image_rect().top() >= 0
+
+
+def test_at_900x600_every_toolbar_button_fits(qtbot, window):
+    """Issue 22: at 900x600 the "?" (all shortcuts) button was cut off the toolbar; the
+    buttons drop their words (icons and tooltips stay) when the words do not fit (here:
+    the toolbar's font made larger, as on a screen with bigger system fonts)."""
+    font = window.toolbar.font()
+    font.setPointSizeF(font.pointSizeF() * 1.6)
+    window.toolbar.setFont(font)
+    window.resize(1000, 700)
+    window.resize(900, 600)
+    qtbot.waitUntil(lambda: window.width() <= 900, timeout=WAIT_MS)
+    bar = window.toolbar
+    help_button = bar.widgetForAction(window.commands["shortcuts"])
+    qtbot.waitUntil(lambda: help_button.isVisible(), timeout=WAIT_MS)
+    assert help_button.geometry().right() <= bar.width()
+    window.resize(1600, 900)
+    qtbot.waitUntil(lambda: bar.widgetForAction(window.commands["open"]).toolButtonStyle()
+                    == Qt.ToolButtonStyle.ToolButtonTextBesideIcon, timeout=WAIT_MS)
+    assert help_button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
