@@ -38,6 +38,7 @@ from core.job import (
     item_for,
     lightness_of,
     read_input,
+    skipped_item,
 )
 from core.outputs import DONE, OutputPlan, PassedOver, Target, is_photo_name, plan_outputs
 from core.photo import Photo
@@ -70,6 +71,7 @@ class BatchReport:
     disk_full: bool = False  # ...and whether it was the disk
     passed_over: list[PassedOver] = field(default_factory=list)
     not_started: int = 0  # photos left when cancelled or stopped
+    internal_error: bool = False  # ...and whether it was a fault of Tinct's own (a bug)
 
     @property
     def failed(self) -> list[ItemResult]:
@@ -100,12 +102,16 @@ def is_photo_file(path: Path) -> bool:
 
 def plan_batch(
     inputs: Sequence[str | Path], output_dir: str | Path, export: ExportOptions = ExportOptions(),
-    recursive: bool = False,
+    recursive: bool = False, options: ColorizeOptions | None = None,
 ) -> OutputPlan:
-    """The output plan of a batch with these export options (ValueError: bad pattern/format)."""
+    """The output plan of a batch with these export options (ValueError: bad pattern/format).
+
+    ``options``: what the photos are made with; an earlier output made with other
+    settings is redone (the ledger records them)."""
     return plan_outputs(inputs, output_dir, fmt=export.fmt, pattern=export.pattern,
                         recursive=recursive, compare=export.side_by_side,
-                        overwrite=export.overwrite)
+                        overwrite=export.overwrite,
+                        settings=None if options is None else options.settings_for)
 
 
 def run_batch(
@@ -125,7 +131,7 @@ def run_batch(
     Raises ValueError for a bad format or name pattern (before any photo).
     """
     if plan is None:
-        plan = plan_batch(inputs, output_dir, export, recursive)
+        plan = plan_batch(inputs, output_dir, export, recursive, options)
     report = BatchReport([], passed_over=list(plan.passed_over))
 
     def add(item: ItemResult) -> None:
@@ -137,30 +143,47 @@ def run_batch(
         add(ItemResult(str(path), None, error=f"{path}: {reason}"))
     targets: list[Target] = plan.targets
     t0 = time.perf_counter()
-    with _Pipeline(targets, colorizer, options, export) as pipe:
-        for n, read in enumerate(pipe.reads()):
-            for item in pipe.finished():
+    pipe = _Pipeline(targets, colorizer, options, export)
+    try:
+        with pipe:
+            for n, read in enumerate(pipe.reads()):
+                for item in pipe.finished():
+                    add(item)
+                if pipe.stopped is not None:  # the writer found the disk full
+                    break
+                if cancelled is not None and cancelled():
+                    report.cancelled = True
+                    break
+                if progress:
+                    progress(BatchProgress(n, len(targets), str(read.target.input),
+                                           time.perf_counter() - t0, len(report.failed)))
+                try:
+                    pipe.colorize(read)
+                except ModelError as e:  # fatal: no photo can be coloured
+                    pipe.stop(str(e), disk_full=False)
+                    pipe.fail(read, e)
+                    break
+            for item in pipe.close():
                 add(item)
-            if pipe.stopped is not None:  # the writer found the disk full
-                break
-            if cancelled is not None and cancelled():
-                report.cancelled = True
-                break
-            if progress:
-                progress(BatchProgress(n, len(targets), str(read.target.input),
-                                       time.perf_counter() - t0, len(report.failed)))
-            try:
-                pipe.colorize(read)
-            except ModelError as e:  # fatal: no photo can be coloured
-                pipe.stop(str(e), disk_full=False)
-                pipe.fail(read, e)
-                break
-        for item in pipe.close():
+    except KeyboardInterrupt:
+        # "Stop now" (a second Ctrl+C): nothing more is waited for, but what the writer
+        # has finished is handed over, so the report says it was done.
+        for item in pipe.finished(raising=False):
             add(item)
+        raise
+    except Exception as e:
+        if not pipe.crashed(e):
+            raise
+        # A reader or writer thread died (a bug): the batch stops and says so, never hangs.
+        for item in pipe.finished(raising=False):
+            add(item)
+        pipe.stop(f"unexpected error in Tinct ({type(e).__name__}: {e}); the photos "
+                  "written so far are complete", disk_full=False)
+        report.internal_error = True
     if pipe.stopped is not None:
         report.stopped, report.disk_full = pipe.stopped, pipe.disk_full
     if report.cancelled or report.stopped is not None:
-        report.not_started = len(targets) - pipe.started + pipe.unwritten
+        report.not_started = max(0, len(targets) - len(report.items) + len(plan.problems))
     if progress and not report.cancelled and report.stopped is None:
         progress(BatchProgress(len(targets), len(targets), "", time.perf_counter() - t0,
                                len(report.failed)))
@@ -280,6 +303,7 @@ class _Pipeline:
         self._writes: queue.Queue = queue.Queue(maxsize=WRITE_BEHIND)
         self._done: queue.Queue = queue.Queue()
         self._errors: list[BaseException] = []
+        self._stopping_now = False
         self._cv_threads: int | None = None
         self._restore_malloc: Callable[[], None] | None = None
         self._threads = [threading.Thread(target=self._guard, args=(self._read_all,),
@@ -294,9 +318,14 @@ class _Pipeline:
             t.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         self._halt.set()
-        self._shutdown()
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            # Stop now: not even the photo being written is waited for (a 12 MP PNG
+            # takes seconds). Its atomic write leaves it complete or absent.
+            self._stopping_now = True
+        else:
+            self._shutdown()
         if self._cv_threads is not None:
             cv2.setNumThreads(self._cv_threads)
         if self._restore_malloc is not None:
@@ -339,9 +368,10 @@ class _Pipeline:
             self.stopped, self.disk_full = reason, disk_full
         self._halt.set()
 
-    def finished(self) -> list[ItemResult]:
-        """Items the writer has finished since the last call."""
-        if self._errors:
+    def finished(self, raising: bool = True) -> list[ItemResult]:
+        """Items the writer has finished since the last call (a worker thread's error
+        is raised here, in the calling thread)."""
+        if self._errors and raising:
             raise self._errors[0]
         items = []
         while True:
@@ -358,6 +388,10 @@ class _Pipeline:
         if self._errors:
             raise self._errors[0]
         return self.finished()
+
+    def crashed(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a worker thread's own failure (not the caller's)."""
+        return any(exc is e for e in self._errors)
 
     # -- the worker threads ---------------------------------------------
     def _guard(self, body: Callable[[], None]) -> None:
@@ -396,6 +430,8 @@ class _Pipeline:
                 return
             read, result = job
             try:
+                if self._stopping_now:
+                    continue  # stopped at once: nothing more is written
                 if self.disk_full and not isinstance(result, BaseException):
                     self.unwritten += 1  # not tried: counted as not started
                     continue
@@ -406,7 +442,7 @@ class _Pipeline:
     def _write(self, read: _Read, result: Any) -> ItemResult:
         target = read.target
         if result is None:
-            return item_for(target, options=self.options)
+            return skipped_item(target, self.options)
         if isinstance(result, Rendering):  # composed here, beside the next photo's models
             try:
                 result = complete(result, target.input)
@@ -435,6 +471,8 @@ class _Pipeline:
                 q.put(item, timeout=0.05)
                 return True
             except queue.Full:
+                if q is self._writes and self._errors:
+                    raise self._errors[0] from None  # the writer is gone: nobody makes room
                 if force and q is self._reads and self._halt.is_set():
                     # halted: nobody reads any more, make room for the end mark
                     with contextlib.suppress(queue.Empty):

@@ -5,8 +5,9 @@
 0 all inputs succeeded, 1 some failed (the rest are still written; also a
 full disk, which stops the batch), 2 usage error (also ``--engine ray`` without
 Ray installed, or no cluster at ``--address``), 3 no usable models (none
-installed, or the encoder/classifier missing or damaged), 130/143 stopped by
-Ctrl+C/SIGTERM after the current photo (the summary and report say what was done).
+installed, or the encoder/classifier missing or damaged), 130/143/129 stopped by
+Ctrl+C/SIGTERM/SIGHUP (the terminal closed) after the current photo (the summary and
+report say what was done).
 """
 
 from __future__ import annotations
@@ -23,35 +24,61 @@ from core.backend import BACKENDS
 from core.categories import CATEGORIES
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_NO_MODELS = 0, 1, 2, 3
-EXIT_SIGNAL = 128  # + the signal: 130 for Ctrl+C (SIGINT), 143 for SIGTERM
+EXIT_SIGNAL = 128  # + the signal: 130 for Ctrl+C (SIGINT), 143 for SIGTERM, 129 for SIGHUP
+#: What stops a batch after the photo in progress: Ctrl+C, a kill, a closed terminal.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, n))
+
+
+def _number(text: str, kind: type, message: str) -> float:
+    """``text`` as a number, or argparse's usage error in the flag's own words (argparse
+    would otherwise say 'invalid _quality value')."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{message}, not {text!r}") from None
+    if kind is float and value != value:  # nan
+        raise argparse.ArgumentTypeError(f"{message}, not {text!r}")
+    return value
 
 
 def _strength(text: str) -> float:
-    value = float(text)
+    value = _number(text, float, "strength must be a number from 0 to 2")
     if not 0.0 <= value <= 2.0:
         raise argparse.ArgumentTypeError("strength must be between 0 and 2")
     return value
 
 
 def _quality(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int, "quality must be a whole number from 1 to 100"))
     if not 1 <= value <= 100:
         raise argparse.ArgumentTypeError("quality must be between 1 and 100")
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int, "must be a whole number, at least 1"))
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    value = _number(text, float, "must be a number from 0 to 64")
     if not 0.0 <= value <= 64.0:
         raise argparse.ArgumentTypeError("must be between 0 and 64")
     return value
+
+
+def _format(text: str) -> str:
+    """An output format as people write it: jpg or jpeg, tif or tiff, any case."""
+    from core.photo import OUTPUT_FORMATS, normalize_format
+
+    key = normalize_format(text)
+    if key is None:
+        raise argparse.ArgumentTypeError(f"unknown format {text!r}; choose one of "
+                                         f"{', '.join(OUTPUT_FORMATS)} (or jpeg, tif)")
+    return key
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--category", default="auto", choices=("auto", *CATEGORIES))
     c.add_argument("--strength", type=_strength, default=1.0, help="colour strength 0..2")
     c.add_argument("--routing", choices=("soft", "hard"), default="soft")
-    c.add_argument("--format", dest="fmt", choices=("png", "jpg", "tiff", "webp"))
+    c.add_argument("--format", dest="fmt", type=_format, metavar="{png,jpg,tiff,webp}",
+                   help="output format (default: the input's family); jpeg and tif work too")
     c.add_argument("--quality", type=_quality, default=92, help="JPEG/WebP quality 1..100")
     c.add_argument("--recursive", "-r", action="store_true", help="descend into sub-folders")
     c.add_argument("--report", type=Path, help="write a JSON report here")
@@ -193,6 +221,55 @@ def _probe(folder: Path, what: str, target: Path) -> str | None:
     return None
 
 
+#: A --report file larger than this is not one Tinct wrote for a batch (not read to check).
+_REPORT_CHECK_BYTES = 256 << 20
+
+
+def _is_report(path: Path) -> bool:
+    """Whether ``path`` holds a JSON report of an earlier run (a list of objects with
+    an 'input'), or nothing: the only files --report may replace."""
+    import json
+
+    try:
+        st = path.stat()
+        if st.st_size == 0:
+            return True
+        if st.st_size > _REPORT_CHECK_BYTES:
+            return False
+        with open(path, "rb") as f:
+            if f.read(1).lstrip() not in (b"[", b""):
+                return False  # a photo, a text: not worth parsing
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, list) and all(isinstance(i, dict) and "input" in i for i in data)
+
+
+def _report_problem(report: Path, plan: object, hints: Path | None) -> str | None:
+    """Why the --report file must not be written (None: it may): it would replace a
+    photo, the hints, a file of the batch's own or a file that is not a report."""
+    from core.filesafe import is_temp_file
+    from core.outputs import LEDGER_NAME, sidecar_for
+
+    what = f"--report {report}"
+    if report.name == LEDGER_NAME or is_temp_file(report.name):
+        return f"{what}: that name is Tinct's own bookkeeping file; choose another name"
+    if report in plan.originals:  # type: ignore[attr-defined]
+        return f"{what} is one of the input photos; the report needs a name of its own " \
+               "(e.g. --report report.json)"
+    if hints is not None and os.path.exists(report) and os.path.samefile(report, hints):
+        return f"{what} is the --hints file; choose another name for the report"
+    real = os.path.realpath(report)
+    for t in plan.targets:  # type: ignore[attr-defined]
+        for out in (*t.outputs(), sidecar_for(t.output)):
+            if os.path.realpath(out) == real:
+                return f"{what} is where {t.input.name}'s result goes; choose another name"
+    if os.path.lexists(report) and not _is_report(report):
+        return f"{what} exists and is not a Tinct report (not replaced: a photo or " \
+               "another file); choose a new name, e.g. --report report.json"
+    return None
+
+
 def _usage(message: str) -> int:
     print(f"tinct: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -260,14 +337,18 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             print("\ntinct: stopping after the current photo (Ctrl+C again to stop now)",
                   file=sys.stderr)
 
-    handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     progress = _Progress()
+    options = ColorizeOptions(args.category, args.strength, args.routing, hints=hints)
     try:
         try:
-            plan = plan_batch(args.inputs, out, export, args.recursive)
+            plan = plan_batch(args.inputs, out, export, args.recursive, options)
         except ValueError as exc:
             return _usage(str(exc))
-        problem = _probe(out, "--output", out)
+        problem = None
+        if args.report is not None:
+            problem = _report_problem(args.report, plan, args.hints)
+        problem = problem or _probe(out, "--output", out)
         if problem is None and args.report is not None:
             problem = _probe(args.report.parent, "--report", args.report)
         if problem:
@@ -290,8 +371,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         try:
             report = runner(
                 args.inputs, out, colorizer,
-                ColorizeOptions(args.category, args.strength, args.routing, hints=hints),
-                export,
+                options, export,
                 recursive=args.recursive, progress=progress,
                 cancelled=lambda: bool(stop), on_item=report_file.add, plan=plan,
             )
@@ -299,6 +379,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             return _usage(str(exc))
         except KeyboardInterrupt:  # stopped mid-photo: what was done still counts
             stop.setdefault("signal", signal.SIGINT)
+            stop["now"] = 1
             report = BatchReport(list(report_file.items), cancelled=True,
                                  passed_over=plan.passed_over)
             report.not_started = len(plan.targets) + len(plan.problems) - len(report.items)
@@ -319,6 +400,9 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     for item in report.failed:
         if item.error != report.stopped:  # that one is told once, below
             print(f"failed: {item.error}", file=sys.stderr)
+    for item in report.items:
+        if item.warning:
+            print(f"tinct: warning: {item.warning}", file=sys.stderr)
     n = len(report.items)
     line = (f"{len(report.written)} colorized, {len(report.skipped)} already done, "
             f"{len(report.failed)} failed of {n} -> {out}")
@@ -329,25 +413,30 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         line += f"; stopped by {signal.Signals(stop['signal']).name}: " \
                 f"{report.not_started} not started"
     print(line, file=sys.stderr)
+    if "now" in stop:
+        print("tinct: stopped at once: a photo being written at that moment may be there "
+              "too (complete, never half-written); a rerun finishes the rest",
+              file=sys.stderr)
     if report.stopped:
         print(f"tinct: the batch stopped: {report.stopped}; {report.not_started} photo"
               f"{'s' if report.not_started != 1 else ''} not started (run it again to "
               "finish)", file=sys.stderr)
     if report.cancelled:
         return EXIT_SIGNAL + stop["signal"]
-    if report.stopped and not report.disk_full:
+    if report.stopped and not report.disk_full and not report.internal_error:
         return EXIT_NO_MODELS
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
 
 
 def _print_backend_notes(notes: list[str]) -> None:
-    """What ran on TensorFlow instead of LiteRT: each model, or one line for many."""
-    if len(notes) <= 2:
-        for note in notes:
-            print(f"tinct: {note}", file=sys.stderr)
+    """What ran on TensorFlow instead of LiteRT (``store.notes``): one line, the models
+    and why, then what to do."""
+    if not notes:
         return
-    print(f"tinct: {len(notes)} models ran on TensorFlow, not LiteRT ({notes[0]}; ...): "
-          "export them with `python main.py export-litert`", file=sys.stderr)
+    what = "; ".join(notes[:2]) + ("; ..." if len(notes) > 2 else "")
+    models = "1 model" if len(notes) == 1 else f"{len(notes)} models"
+    print(f"tinct: {models} ran on TensorFlow, not LiteRT ({what}): export them with "
+          "`python main.py export-litert`", file=sys.stderr)
 
 
 def cmd_export_litert(args: argparse.Namespace) -> int:

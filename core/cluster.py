@@ -51,6 +51,7 @@ from core.job import (
     finish,
     item_for,
     read_input,
+    skipped_item,
 )
 from core.outputs import DONE, OutputPlan, Target
 from core.photo import Photo
@@ -235,11 +236,13 @@ def connect(
 @contextlib.contextmanager
 def _own_signal_handlers() -> Iterator[None]:
     """ray.init installs its own SIGTERM handler (and leaves it after shutdown); the CLI's
-    "stop after the current photo" on Ctrl+C/SIGTERM must stay the one that runs."""
+    "stop after the current photo" on Ctrl+C/SIGTERM/SIGHUP must stay the one that runs."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    from core.cli import STOP_SIGNALS
+
+    saved = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -310,7 +313,7 @@ def run_cluster(
     if gpus_per_worker < 0:
         raise ValueError("gpus_per_worker must be 0 or more")
     if plan is None:
-        plan = plan_batch(inputs, output_dir, export, recursive)
+        plan = plan_batch(inputs, output_dir, export, recursive, options)
     report = BatchReport([], passed_over=list(plan.passed_over))
     for path, reason in plan.problems:
         report.items.append(ItemResult(str(path), None, error=f"{path}: {reason}"))
@@ -321,7 +324,7 @@ def run_cluster(
     todo: list[_Work] = []
     for n, target in enumerate(plan.targets):
         if target.done:
-            finished.add(n, item_for(target, options=options))
+            finished.add(n, skipped_item(target, options))
         else:
             todo.append(_Work(n, target))
     if todo:

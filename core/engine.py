@@ -22,7 +22,7 @@ import numpy as np
 
 from core import lab
 from core.backend import Runner
-from core.categories import CATEGORIES, UNIVERSAL, validate
+from core.categories import CATEGORIES, GENERAL, UNIVERSAL, validate
 from core.decoding import Decoding, decode
 from core.pins import Pin, build_guide, check_pins, pin_spread
 from core.store import ModelStore
@@ -61,7 +61,9 @@ class ColorizeResult:
     #: H x W x 3 at the original's resolution: float32 in 0..1, or uint8 0..255 when
     #: rendered with ``dtype=np.uint8`` (what an 8-bit output file needs; no float copy).
     rgb: np.ndarray
-    category: str  # the category used: the classifier's top-1 for "auto"
+    #: the category used: the classifier's top-1 for "auto", or GENERAL ("general")
+    #: when the photo looks like none of the categories more than like its top one
+    category: str
     confidences: dict[str, float]  # every category's probability
     models_used: list[str]  # model names, strongest weight first
     weights: dict[str, float]  # model name -> blend weight
@@ -70,6 +72,8 @@ class ColorizeResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     pins: list[Pin] = field(default_factory=list)  # the colour pins applied
+    #: the classifier's "none of the categories" share: with ``confidences`` it sums to 1
+    general: float = 0.0
 
     def to_uint8(self) -> np.ndarray:
         return lab.to_depth(self.rgb, 8)
@@ -304,9 +308,12 @@ class Colorizer:
             model = self.store.route(UNIVERSAL, self.architecture).model
             weights[model] = weights.get(model, 0.0) + none / total
             if analysis.none > conf[analysis.top_category]:
-                notes.append(f"looks like none of the categories ({analysis.none:.0%}): "
-                             f"mostly the universal model")
-        used = category if category != "auto" else analysis.top_category
+                notes.append(f"looks like none of the kinds of scene Tinct knows "
+                             f"({analysis.none:.0%}): mostly general colours")
+        used = category
+        if category == "auto":
+            top = analysis.top_category
+            used = GENERAL if analysis.none > conf[top] else top
         return used, weights, notes
 
     def render(
@@ -368,6 +375,7 @@ class Colorizer:
             strength=strength,
             notes=notes,
             pins=list(pins),
+            general=float(analysis.none),
         ), seconds=time.perf_counter() - t0)
 
     def _plan_loaded(self, analysis: Analysis, category: str, routing: str

@@ -84,6 +84,7 @@ def _encoder(photo: Photo, rgb: np.ndarray, path: Path, options: ExportOptions,
         path, image, fmt=fmt, quality=options.quality, alpha=alpha,
         exif=photo.exif if options.keep_metadata else None,
         icc=photo.icc if options.keep_metadata else None, bit_depth=bit_depth,
+        dpi=photo.dpi,  # a print property, not private: kept whatever keep_metadata says
     )
 
 

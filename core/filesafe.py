@@ -8,7 +8,9 @@ is fsync'd so the new name survives a crash too.
 
 Temporary files are named ``.tinct-<pid>-<random>.tmp<ending>``; the pid lets a
 later run tell a leftover of a dead process (removed by
-:func:`clean_temp_files`) from the in-flight file of a run still going.
+:func:`clean_temp_files`) from the in-flight file of a run still going. Only
+names with Tinct's own prefix are ever removed: a user's hidden ``.notes.tmp``
+(or any other ``.xxxxxxxx.tmp``) in an output folder such as ``~/Pictures`` is theirs.
 """
 
 from __future__ import annotations
@@ -26,12 +28,8 @@ from typing import Any, BinaryIO
 
 TEMP_PREFIX = ".tinct-"
 _TEMP_RE = re.compile(r"^\.tinct-(\d+)-[A-Za-z0-9_]+\.tmp(\.[\w.]+)?$")
-# Tinct before this module used mkstemp(prefix=".", suffix=".tmp"): 8 random characters.
-_LEGACY_TEMP_RE = re.compile(r"^\.[a-z0-9_]{8}\.tmp$")
 #: A temp file this old is a leftover whatever its pid says (pids get reused).
 STALE_SECONDS = 24 * 3600
-#: A legacy temp file (no pid) this old cannot belong to a write still going.
-LEGACY_STALE_SECONDS = 600
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
@@ -192,8 +190,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def is_temp_file(name: str) -> bool:
-    """True for the name of a temporary file of Tinct's own (this version or earlier)."""
-    return bool(_TEMP_RE.match(name) or _LEGACY_TEMP_RE.match(name))
+    """True for the name of a temporary file of Tinct's own (``.tinct-<pid>-...``).
+
+    Early versions named theirs ``.xxxxxxxx.tmp``, which a user's own file can match
+    too: those are left alone (never listed as Tinct's, never removed)."""
+    return bool(_TEMP_RE.match(name))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -222,8 +223,7 @@ def clean_temp_files(folder: str | Path) -> list[Path]:
         return removed
     for entry in entries:
         m = _TEMP_RE.match(entry.name)
-        legacy = m is None and _LEGACY_TEMP_RE.match(entry.name)
-        if m is None and not legacy:
+        if m is None:
             continue
         try:
             st = entry.stat(follow_symlinks=False)
@@ -231,12 +231,7 @@ def clean_temp_files(folder: str | Path) -> list[Path]:
             continue
         if not entry.is_file(follow_symlinks=False):
             continue
-        age = now - st.st_mtime
-        if m is not None:
-            stale = age > STALE_SECONDS or not _pid_alive(int(m.group(1)))
-        else:
-            stale = age > LEGACY_STALE_SECONDS
-        if stale:
+        if now - st.st_mtime > STALE_SECONDS or not _pid_alive(int(m.group(1))):
             with suppress(OSError):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))

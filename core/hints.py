@@ -85,23 +85,60 @@ class Hints:
         return p.name if p.name in self.entries else None
 
 
+#: A hints file (or an edit file) larger than this is refused unread: a real one for a
+#: whole archive is a few MB (MAX_PINS pins of ~50 bytes per photo).
+MAX_FILE_BYTES = 64 << 20
+
+
+def _read_json(src: Path, what: str) -> Any:
+    """The JSON of a small regular file; HintsError names the file and the reason (a FIFO
+    or a device would block or never end, nesting beyond Python's stack would crash)."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(src)
+    except FileNotFoundError:
+        raise HintsError(f"{src}: {what} not found") from None
+    except OSError as exc:
+        raise HintsError(f"{src}: cannot read the {what} ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO"
+                if stat.S_ISFIFO(st.st_mode) else "a device or other special file")
+        raise HintsError(f"{src}: the {what} must be a file, not {kind}")
+    if st.st_size > MAX_FILE_BYTES:
+        raise HintsError(f"{src}: the {what} is {st.st_size / 2**20:.0f} MB; at most "
+                         f"{MAX_FILE_BYTES >> 20} MB")
+    try:
+        with open(src, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise HintsError(f"{src}: cannot read the {what} ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise HintsError(f"{src}: the {what} is over {MAX_FILE_BYTES >> 20} MB")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HintsError(f"{src}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise HintsError(f"{src}: not a {what}: its JSON is nested too deeply") from None
+
+
 def load_hints(path: str | Path) -> Hints:
     """Read a hints file; HintsError says what is wrong with it."""
     src = Path(path)
-    try:
-        data = json.loads(src.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HintsError(f"{src}: hints file not found") from None
-    except OSError as exc:
-        raise HintsError(f"{src}: cannot read the hints file ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HintsError(f"{src}: not valid JSON ({exc})") from None
+    data = _read_json(src, "hints file")
     if not isinstance(data, dict):
         raise HintsError(f"{src}: must map photo paths or names to lists of pins, "
                          f'e.g. {{"scan.jpg": [{{"x": 120, "y": 40, "color": "#2a3f8f"}}]}}')
+    from core.pins import MAX_PINS
+
     for key, value in data.items():
         if not isinstance(value, list):
-            raise HintsError(f"{src} [{key!r}]: must be a list of pins, not {value!r}")
+            raise HintsError(f"{src} [{key!r}]: must be a list of pins, not {value!r}"[:300])
+        if len(value) > MAX_PINS:
+            raise HintsError(f"{src} [{key!r}]: {len(value)} colour pins; at most {MAX_PINS} "
+                             "on one photo")
     return Hints(src, data)
 
 
@@ -157,21 +194,29 @@ def sidecar_text(record: EditRecord) -> str:
 
 
 def write_sidecar(path: str | Path, record: EditRecord) -> Path:
-    """Write a sidecar atomically (the one writer, core.filesafe)."""
+    """Write a sidecar atomically (the one writer, core.filesafe). It replaces only an
+    earlier Tinct edit file: FileExistsError for anything else at that name (yours)."""
+    import errno
+    import os
+
     from core.filesafe import atomic_text
 
-    return atomic_text(path, sidecar_text(record))
+    p = Path(path)
+    if os.path.lexists(p):
+        try:
+            if not p.is_file():
+                raise HintsError(f"{p}: not a file")
+            read_sidecar(p)
+        except HintsError:
+            raise FileExistsError(errno.EEXIST, "exists and is not a Tinct edit file",
+                                  str(p)) from None
+    return atomic_text(p, sidecar_text(record))
 
 
 def read_sidecar(path: str | Path) -> EditRecord:
     """Read a sidecar; HintsError names the file and the problem."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HintsError(f"{p}: cannot read it ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HintsError(f"{p}: not valid JSON ({exc})") from None
+    data = _read_json(p, "edit file")
     return EditRecord.from_json(data, str(p))
 
 

@@ -22,9 +22,9 @@ import numpy as np
 
 from core.export import ExportOptions, encode_compare, encode_result
 from core.filesafe import Staged, is_disk_full
-from core.outputs import DONE, REDO, Ledger, Target, _family
+from core.outputs import DONE, LEDGER_NAME, REDO, Ledger, Target, _family
 from core.photo import Photo, PhotoError, load_photo
-from core.pins import Pin
+from core.pins import Pin, PinError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -86,6 +86,22 @@ class ColorizeOptions:
             return tuple(self.pins)
         return tuple(self.hints.pins_for(path))
 
+    def settings_for(self, path: Path | None,
+                     pins: tuple[Pin, ...] | None = None) -> dict[str, Any]:
+        """What an output of ``path`` is made with, as the ledger records it (a rerun
+        with other settings redoes the photo). Bad pins give a value no record has."""
+        if pins is None:
+            try:
+                pins = self.pins_for(path)
+            except PinError as e:
+                pins_json: Any = f"unusable: {e}"
+            else:
+                pins_json = [p.to_json() for p in pins]
+        else:
+            pins_json = [p.to_json() for p in pins]
+        return {"category": self.category, "strength": float(self.strength),
+                "routing": self.routing, "pins": pins_json}
+
 
 @dataclass
 class ItemResult:
@@ -93,8 +109,9 @@ class ItemResult:
 
     input: str
     output: str | None
-    category: str | None = None
+    category: str | None = None  # "general": none of the categories (see ``general``)
     confidences: dict[str, float] = field(default_factory=dict)
+    general: float | None = None  # the "none of the categories" share (+ confidences = 1)
     models_used: list[str] = field(default_factory=list)
     routing: str | None = None
     seconds: float = 0.0
@@ -105,6 +122,7 @@ class ItemResult:
     passed_over: str | None = None  # a folder entry not taken as a photo: why
     pins: list[dict[str, Any]] = field(default_factory=list)  # colour pins used, as in --hints
     sidecar: str | None = None  # the edit file written beside the output (when pinned)
+    warning: str | None = None  # written, but something beside it was not (its edit file)
 
     def to_report(self) -> dict[str, Any]:
         return asdict(self)
@@ -238,7 +256,7 @@ def _commit(target: Target, path: Path, write: Callable[[BinaryIO], None]) -> tu
             replace = target.state == REDO and _still_ours(target, path)
             current, n = path, 1
             while True:
-                Ledger.append(path.parent, target.record(current, st))
+                _record(path.parent, target.record(current, st))
                 if replace and current == path:
                     return staged.commit(current, overwrite=True), True
                 try:
@@ -257,6 +275,18 @@ def _commit(target: Target, path: Path, write: Callable[[BinaryIO], None]) -> tu
         if is_disk_full(e):
             raise DiskFullError(path.parent, _os_reason("the disk is full", e)) from e
         raise WriteError(path, _os_reason(f"cannot write in {path.parent}", e)) from e
+
+
+def _record(folder: Path, record: Any) -> None:
+    """Add to the folder's ledger; its failure names the ledger, not the photo's folder."""
+    try:
+        Ledger.append(folder, record)
+    except OSError as e:
+        if is_disk_full(e):
+            raise
+        ledger = folder / LEDGER_NAME
+        raise WriteError(ledger, _os_reason("cannot add to Tinct's list of the outputs it "
+                                            "wrote (the photo is not saved)", e)) from e
 
 
 def _family_stem(path: Path) -> str:
@@ -312,31 +342,64 @@ def finish(
 ) -> ItemResult:
     """Write a colorized photo and fill its report item (errors: WriteError/DiskFullError)."""
     t0 = time.perf_counter() if t0 is None else t0
+    target.settings = options.settings_for(target.input, tuple(result.pins))
     written, fresh = write_outputs(target, photo, result, export)
     item = item_for(target, options=options)
     item.skipped = not fresh
     item.category = result.category
     item.confidences = {k: round(v, 6) for k, v in result.confidences.items()}
+    item.general = round(result.general, 6)
     item.models_used = list(result.models_used)
-    notes = [n for n in (target.note, *result.notes) if n]
+    notes = [n for n in (target.note, *photo.notes, *result.notes) if n]
     item.note = "; ".join(dict.fromkeys(notes)) or None
     if result.pins:
         item.pins = [p.to_json() for p in result.pins]
-        item.sidecar = str(_write_sidecar(target, result, options))
+        _add_sidecar(item, target, tuple(result.pins), options)
     item.seconds = round(time.perf_counter() - t0, 4)
     return item
 
 
-def _write_sidecar(target: Target, result: ColorizeResult, options: ColorizeOptions) -> Path:
+def skipped_item(target: Target, options: ColorizeOptions) -> ItemResult:
+    """The report item of a done target; a pinned one whose edit file is missing (its
+    write failed last time, or it was deleted) gets it now."""
+    item = item_for(target, options=options)
+    if target.state != DONE:
+        return item
+    try:
+        pins = options.pins_for(target.input)
+    except (PinError, ValueError):
+        return item
+    if pins:
+        item.pins = [p.to_json() for p in pins]
+        if os.path.lexists(target.sidecar):
+            item.sidecar = str(target.sidecar)
+        else:
+            _add_sidecar(item, target, pins, options)
+    return item
+
+
+def _add_sidecar(item: ItemResult, target: Target, pins: tuple[Pin, ...],
+                 options: ColorizeOptions) -> None:
+    """Write the edit file of a pinned output into ``item``; a failure is the item's
+    warning, never its error: the colour photo is written (and a rerun writes it)."""
+    try:
+        item.sidecar = str(_write_sidecar(target, pins, options))
+    except WriteError as e:
+        item.warning = f"{e}; the colour photo is saved, but not its edit file (pins)"
+
+
+def _write_sidecar(target: Target, pins: tuple[Pin, ...], options: ColorizeOptions) -> Path:
     """Record how a pinned output was made (what was asked for), so the app can reopen it."""
     from core.hints import EditRecord, write_sidecar
 
     source = target.input_key or str(Path(target.input).resolve())  # any working folder
     record = EditRecord(source, str(target.output), options.category,
-                        options.strength, options.routing, tuple(result.pins))
+                        options.strength, options.routing, pins)
     path = target.sidecar
     try:
         return write_sidecar(path, record)
+    except FileExistsError:
+        raise WriteError(path, "exists and is not a Tinct edit file: left as it is") from None
     except OSError as e:
         if is_disk_full(e):
             raise DiskFullError(path.parent, _os_reason("the disk is full", e)) from e
@@ -359,7 +422,7 @@ def run_job(
     """
     t0 = time.perf_counter()
     if target.state == DONE and photo is None:
-        return item_for(target, options=options)
+        return skipped_item(target, options)
     try:
         if photo is None:
             photo = read_input(target)

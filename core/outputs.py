@@ -26,11 +26,12 @@ all need to agree on:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,35 @@ class Record:
     input_mtime_ns: int
     size: int
     mtime_ns: int
+    #: what it was made with (category, strength, routing, pins); None in older ledgers
+    settings: dict[str, Any] | None = None
+
+
+_RECORD_FIELDS: dict[str, type] = {"output": str, "input": str, "input_size": int,
+                                   "input_mtime_ns": int, "size": int, "mtime_ns": int}
+
+
+def _record(raw: bytes) -> Record | None:
+    """One ledger line as a Record; None for anything else (a partial line, bytes that
+    are not UTF-8, a value of the wrong type, a name that is not a file name here)."""
+    if not raw.strip():
+        return None
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    if not isinstance(obj, dict):
+        return None
+    for key, typ in _RECORD_FIELDS.items():
+        value = obj.get(key)
+        if not isinstance(value, typ) or isinstance(value, bool):
+            return None
+    name = obj["output"]
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        return None
+    settings = obj.get("settings")
+    return Record(**{k: obj[k] for k in _RECORD_FIELDS},
+                  settings=settings if isinstance(settings, dict) else None)
 
 
 class Ledger:
@@ -145,14 +175,13 @@ class Ledger:
         self.by_name: dict[str, list[Record]] = {}
         self.by_input: dict[str, list[str]] = {}
         try:
-            lines = (self.folder / LEDGER_NAME).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            lines = []
-        for line in lines:
-            try:
-                r = Record(**json.loads(line))
-            except (ValueError, TypeError):
-                continue  # a line cut short by a crash
+            data = (self.folder / LEDGER_NAME).read_bytes()
+        except OSError:
+            data = b""
+        for raw in data.split(b"\n"):
+            r = _record(raw)
+            if r is None:
+                continue  # a line cut short by a crash, damaged, or not a record: that one only
             self.by_name.setdefault(r.output, []).append(r)
             self.by_input.setdefault(r.input, []).append(r.output)
 
@@ -176,10 +205,19 @@ class Ledger:
 
     @staticmethod
     def append(folder: str | Path, record: Record) -> None:
-        """Add one record durably (one write of one line, then fsync)."""
-        line = (json.dumps(record.__dict__, ensure_ascii=False) + "\n").encode("utf-8")
-        fd = os.open(Path(folder) / LEDGER_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        """Add one record durably (one write of one line, then fsync).
+
+        ASCII JSON: a file name that is not UTF-8 (a Latin-1 archive's ``Gro\\udcdfeltern``)
+        is written as its escape and read back as the same name. After a line cut short
+        by a crash, the record starts a line of its own (else both would be lost)."""
+        line = (json.dumps(record.__dict__) + "\n").encode("ascii")
+        fd = os.open(Path(folder) / LEDGER_NAME, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
         try:
+            size = os.fstat(fd).st_size
+            if size:
+                os.lseek(fd, size - 1, os.SEEK_SET)
+                if os.read(fd, 1) != b"\n":
+                    line = b"\n" + line
             os.write(fd, line)
             os.fsync(fd)
         finally:
@@ -204,6 +242,8 @@ class Target:
     input_mtime_ns: int = -1
     #: Tinct's own files this target may replace: name -> (size, mtime_ns) at planning
     replaces: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: what it is made with (recorded in the ledger, compared on a rerun); None: unknown
+    settings: dict[str, Any] | None = None
 
     @property
     def done(self) -> bool:
@@ -219,17 +259,32 @@ class Target:
 
     def record(self, path: Path, st: os.stat_result) -> Record:
         return Record(path.name, self.input_key, self.input_size, self.input_mtime_ns,
-                      st.st_size, st.st_mtime_ns)
+                      st.st_size, st.st_mtime_ns, self.settings)
 
 
-#: An output's edit file: photo_color.jpg -> photo_color.tinct.json (core.hints writes it).
+#: An output's edit file: photo_color.jpg -> photo_color.jpg.tinct.json (core.hints writes it).
 SIDECAR_SUFFIX = ".tinct.json"
 
 
 def sidecar_for(output: str | Path) -> Path:
-    """Where the edit file of an output goes: beside it, ``<output stem>.tinct.json``."""
+    """Where the edit file of an output goes: beside it, ``<output name>.tinct.json``.
+
+    The whole name, suffix included: cam.jpg's and cam.png's outputs (cam_color.jpg,
+    cam_color.png) each get their own (earlier versions used the stem, so the second
+    overwrote the first; those files are still found by ``core.hints.find_sidecar``)."""
     out = Path(output)
-    return out.with_name(out.stem + SIDECAR_SUFFIX)
+    return out.with_name(out.name + SIDECAR_SUFFIX)
+
+
+def describe_settings_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """'strength 1.0, now 1.5; other colour pins': how a rerun's settings differ."""
+    parts = []
+    for key in ("category", "strength", "routing"):
+        if old.get(key) != new.get(key):
+            parts.append(f"{key} {old.get(key)}, now {new.get(key)}")
+    if old.get("pins") != new.get("pins"):
+        parts.append("other colour pins")
+    return "; ".join(parts) or "other settings"
 
 
 @dataclass(frozen=True)
@@ -255,6 +310,12 @@ class OutputPlan:
         return counts
 
 
+def mirror_folder(folder: str | Path, output_dir: str | Path) -> Path:
+    """Where a folder's photos go: ``<output dir>/<folder's name>/`` (its tree mirrored
+    below), so two input folders never mix; the app names it before a batch starts."""
+    return Path(output_dir) / Path(folder).name
+
+
 def plan_outputs(
     inputs: Sequence[str | Path],
     output_dir: str | Path,
@@ -265,6 +326,7 @@ def plan_outputs(
     compare: bool = False,
     overwrite: bool = False,
     source_formats: Mapping[Path, str] | None = None,
+    settings: Callable[[Path], dict[str, Any]] | None = None,
 ) -> OutputPlan:
     """Plan files and folders into ``output_dir``; a folder's tree is mirrored under
     ``output_dir/<folder name>/``."""
@@ -275,7 +337,7 @@ def plan_outputs(
     for raw in inputs:
         src = Path(raw)
         if src.is_dir():
-            mirror = out_root / src.name
+            mirror = mirror_folder(src, out_root)
             skip = _nested_output(mirror, src)
             try:
                 files, over, bad = list_folder(src, recursive, exclude=skip)
@@ -292,7 +354,7 @@ def plan_outputs(
         else:
             pairs.append((src, out_root))
     plan = plan_files(pairs, fmt=fmt, pattern=pattern, compare=compare, overwrite=overwrite,
-                      source_formats=source_formats)
+                      source_formats=source_formats, settings=settings)
     plan.problems[:0] = problems
     plan.passed_over[:0] = passed
     return plan
@@ -307,10 +369,14 @@ def plan_files(
     overwrite: bool = False,
     source_formats: Mapping[Path, str] | None = None,
     originals: Iterable[str | Path] = (),
+    settings: Callable[[Path], dict[str, Any]] | None = None,
 ) -> OutputPlan:
     """Plan each (input file, output folder) pair; the heart of :func:`plan_outputs`.
 
     ``originals``: more paths to protect besides the inputs (the app's other photos).
+    ``settings``: what each input is to be made with; an output the ledger says was
+    made with other settings is redone (a rerun with new pins or strength is not
+    "already done").
     Raises ValueError for a bad pattern or format (a usage error, before any work).
     """
     output_path("photo.jpg", ".", "png", pattern)  # a bad pattern fails before any work
@@ -370,6 +436,8 @@ def plan_files(
         states: list[str] = []
         notes: list[str] = []
         final: list[Path] = []
+        if settings is not None:
+            t.settings = settings(t.input)
         for base, own in zip(t.outputs(), claims[i], strict=True):
             if own is not None:
                 rec = led.owner(own.name)
@@ -387,6 +455,12 @@ def plan_files(
                 elif (rec.input_size, rec.input_mtime_ns) != (t.input_size, t.input_mtime_ns):
                     states.append(REDO)
                     notes.append(f"{t.input.name} changed since {own.name} was made: redone")
+                elif (t.settings is not None and rec.settings is not None
+                      and rec.settings != t.settings):
+                    states.append(REDO)
+                    notes.append(f"{own.name} was made with other settings "
+                                 f"({describe_settings_change(rec.settings, t.settings)}): "
+                                 "redone")
                 else:
                     states.append(DONE)
                 final.append(own)
@@ -470,8 +544,10 @@ def _free_name(base: Path, taken: set[str], originals: Originals,
             why = why or "is an original"
         elif os.path.lexists(path):
             if not why:
-                why = ("is another photo's output" if led.owner(path.name) is not None
-                       else "exists and is not Tinct's output of this photo")
+                rec = led.owner(path.name)
+                why = ("exists and is not Tinct's output of this photo" if rec is None
+                       else f"is Tinct's output of {rec.input}" if os.path.exists(rec.input)
+                       else f"is Tinct's output of {rec.input} (moved or gone since)")
         else:
             return path, why
         n += 1
@@ -485,15 +561,24 @@ def _nested_output(mirror: Path, src: Path) -> Path | None:
     return mirror if mirror != src and mirror.is_relative_to(src) else None
 
 
+def _link_problem(e: OSError) -> str:
+    """Why a link cannot be followed: a loop is not a missing file."""
+    if e.errno == errno.ELOOP:
+        return "link loop: the link points (through others) back to itself"
+    return "broken link: it points to a missing file"
+
+
 def _file_problem(path: Path) -> str | None:
     """Why an input named on its own cannot even be tried (None: try it)."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except FileNotFoundError as e:
         if os.path.islink(path):
-            return "broken link: it points to a missing file"
+            return _link_problem(e)
         return "file not found"
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            return _link_problem(e)
         return _reason("cannot read the file", e)
     if not stat.S_ISREG(st.st_mode):
         return f"not a regular file ({_kind(st.st_mode)})"
@@ -554,11 +639,11 @@ def list_folder(
             try:
                 is_link = e.is_symlink()
                 st = e.stat()  # follows links
-            except OSError:
+            except OSError as err:
                 if is_photo_name(name):
-                    broken.append((p, "broken link: it points to a missing file"))
+                    broken.append((p, _link_problem(err)))
                 else:
-                    passed.append(PassedOver(p, "broken link"))
+                    passed.append(PassedOver(p, _link_problem(err).split(":")[0]))
                 continue
             if stat.S_ISDIR(st.st_mode):
                 if is_link:

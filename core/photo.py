@@ -45,6 +45,7 @@ MAX_PIXELS: int = 120_000_000
 PNG_COMPRESS_LEVEL = 3
 
 _ORIENTATION = 0x0112
+_X_RESOLUTION, _Y_RESOLUTION, _RESOLUTION_UNIT = 282, 283, 296
 _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
 _ICC_TAG = 34675
@@ -108,6 +109,20 @@ class Photo:
     icc: bytes | None  # an RGB ICC profile, or None (sRGB)
     format: str  # Pillow format name of the source
     bit_depth: int  # 8 or 16
+    #: the scan's resolution (x, y dots per inch, upright), written back into the output:
+    #: archivists print by it. None when the file does not say.
+    dpi: tuple[float, float] | None = None
+    #: pages (TIFF) or frames (WebP, GIF, HEIC) in the file: only the first is used
+    frames: int = 1
+
+    @property
+    def notes(self) -> list[str]:
+        """What the user should know about how the file was read (shown with the result)."""
+        if self.frames <= 1:
+            return []
+        what = "pages" if self.format == "TIFF" else "frames"
+        return [f"{self.path.name if self.path else 'the file'} has {self.frames} {what}: "
+                f"only the first was colorized"]
 
     @property
     def size(self) -> tuple[int, int]:
@@ -165,22 +180,64 @@ def load_photo(path: str | Path) -> Photo:
             exif = _exif_without_decoding(im)
             rgb, alpha, depth = _decode_with_opencv(p)
         else:
-            try:
-                im.load()
-            except MemoryError:
-                raise PhotoError(p, "not enough memory to open it") from None
-            except _DECODE_ERRORS as e:
-                raise PhotoError(p, f"file is damaged or truncated ({e})") from e
-            exif = im.getexif()
-            rgb, alpha, depth, icc = _pixels_from_pillow(im, icc)
+            # A TIFF's Orientation is read before decoding: Pillow deletes the tag on
+            # load, having turned RGB pixels itself but not gray ones (and garbled gray
+            # 5-8). So an oriented TIFF is decoded as stored, and turned below like any.
+            exif = im.getexif() if fmt == "TIFF" else None
+            with _tiff_as_stored(p, im, exif) as source:
+                try:
+                    source.load()
+                except MemoryError:
+                    raise PhotoError(p, "not enough memory to open it") from None
+                except _DECODE_ERRORS as e:
+                    raise PhotoError(p, f"file is damaged or truncated ({e})") from e
+                if exif is None:
+                    exif = im.getexif()
+                rgb, alpha, depth, icc = _pixels_from_pillow(source, icc)
         # While the file is open: a TIFF's EXIF sub-IFDs are read lazily from it.
         orientation, exif_bytes = _upright_exif(exif, from_tiff=fmt == "TIFF")
+        dpi = _dpi(im.info.get("dpi"))
+        try:  # not MPO/HEIC: their extra images are previews and depth maps, not photos
+            frames = max(1, int(getattr(im, "n_frames", 1))) if im.format in (
+                "TIFF", "WEBP", "GIF", "PNG") else 1
+        except (OSError, ValueError, TypeError, EOFError, struct.error):
+            frames = 1  # a damaged later page: the first one is what is read anyway
     if icc is not None and icc[16:20] != b"RGB ":
         icc = None  # a gray or CMYK profile does not describe RGB output pixels
     rgb = _apply_orientation(rgb, orientation)
     if alpha is not None:
         alpha = _apply_orientation(alpha, orientation)
-    return Photo(p, rgb, alpha, exif_bytes, icc, fmt, depth)
+    if dpi is not None and orientation >= 5:  # turned a quarter: the axes swap
+        dpi = (dpi[1], dpi[0])
+    return Photo(p, rgb, alpha, exif_bytes, icc, fmt, depth, dpi, frames)
+
+
+def _dpi(value: object) -> tuple[float, float] | None:
+    """A usable (x, y) dpi from Pillow's ``info['dpi']`` (JPEG JFIF or EXIF, PNG pHYs,
+    TIFF resolution), else None."""
+    try:
+        x, y = (float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    if not (0 < x <= 65535 and 0 < y <= 65535):
+        return None
+    return round(x, 2), round(y, 2)  # PNG keeps pixels per metre: 600 dpi reads 599.9988
+
+
+@contextmanager
+def _tiff_as_stored(p: Path, im: Image.Image, exif: Image.Exif | None) -> Iterator[Image.Image]:
+    """``im`` itself, or for a TIFF with an Orientation other than 1 the same file opened
+    from memory with that tag set to 1, so Pillow decodes the pixels as stored."""
+    if exif is None or exif.get(_ORIENTATION, 1) in (1, None):
+        yield im
+        return
+    try:
+        buf = np.fromfile(p, np.uint8)
+    except OSError as e:
+        raise PhotoError(p, _os_reason("cannot read the file", e)) from e
+    _neutralize_tiff_orientation(buf)
+    with Image.open(io.BytesIO(buf.tobytes())) as stored:
+        yield stored
 
 
 def _check_is_file(p: Path) -> None:
@@ -498,6 +555,7 @@ def save_photo(
     bit_depth: int = 8,
     overwrite: bool = False,
     protect: Iterable[str | Path] | Container[str | Path] = (),
+    dpi: tuple[float, float] | None = None,
 ) -> Path:
     """Write ``rgb`` (float 0..1, uint8 or uint16) atomically; return the path written.
 
@@ -506,7 +564,7 @@ def save_photo(
     """
     target = Path(path)
     write = encode_photo(target, rgb, fmt=fmt, quality=quality, alpha=alpha, exif=exif,
-                         icc=icc, bit_depth=bit_depth)
+                         icc=icc, bit_depth=bit_depth, dpi=dpi)
     return write_encoded(target, write, overwrite, protect)
 
 
@@ -533,10 +591,12 @@ def encode_photo(
     exif: bytes | None = None,
     icc: bytes | None = None,
     bit_depth: int = 8,
+    dpi: tuple[float, float] | None = None,
 ) -> Callable[[BinaryIO], None]:
     """Check the pixels and options and return ``write(f)`` that encodes the file.
 
     ``target`` names the file for messages and, without ``fmt``, its format.
+    ``dpi``: the resolution to record (JPEG, PNG, TIFF; WebP has no field for it).
     Raises PhotoError (format cannot hold it) or ValueError (bad arrays/options).
     """
     target = Path(target)
@@ -557,7 +617,7 @@ def encode_photo(
         # cannot write the EXIF sub-IFD; OpenCV encodes, we add the metadata.
         data = _encode_opencv(target, key, lab.to_depth(rgb, bit_depth),
                               None if alpha is None else lab.to_depth(alpha, bit_depth),
-                              exif, icc)
+                              exif, icc, dpi)
 
         def write(f: BinaryIO) -> None:
             f.write(data)
@@ -566,10 +626,10 @@ def encode_photo(
     if key == "jpg":
         return _jpeg_writer(target, lab.to_depth(rgb, 8),
                             None if alpha is None else lab.to_depth(alpha, 8),
-                            quality, exif, icc)
+                            quality, exif, icc, dpi)
     pil_write = _pillow_writer(key, lab.to_depth(rgb, 8),
                                None if alpha is None else lab.to_depth(alpha, 8),
-                               quality, exif, icc)
+                               quality, exif, icc, dpi)
 
     def encode(f: BinaryIO) -> None:
         try:
@@ -649,7 +709,7 @@ def _check_pixels(
 
 def _pillow_writer(
     key: str, rgb: np.ndarray, alpha: np.ndarray | None, quality: int,
-    exif: bytes | None, icc: bytes | None,
+    exif: bytes | None, icc: bytes | None, dpi: tuple[float, float] | None = None,
 ) -> Callable[[BinaryIO], None]:
     """Encode 8-bit JPEG, WebP or PNG with Pillow, which writes their EXIF and ICC."""
     if key == "jpg" and alpha is not None:
@@ -660,6 +720,8 @@ def _pillow_writer(
     opts: dict[str, object] = {}
     if icc:
         opts["icc_profile"] = icc
+    if dpi and key != "webp":
+        opts["dpi"] = dpi
     if exif:
         exif = _with_exif_header(exif)
         if key == "jpg" and len(exif) > 65_533:  # one JPEG segment; originals fit, junk may not
@@ -681,7 +743,7 @@ def _pillow_writer(
 
 def _jpeg_writer(
     target: Path, rgb: np.ndarray, alpha: np.ndarray | None, quality: int,
-    exif: bytes | None, icc: bytes | None,
+    exif: bytes | None, icc: bytes | None, dpi: tuple[float, float] | None = None,
 ) -> Callable[[BinaryIO], None]:
     """Encode an 8-bit JPEG with OpenCV, with EXIF (APP1) and ICC (APP2) put in after.
 
@@ -716,9 +778,13 @@ def _jpeg_writer(
     at = _after_jfif(data)
     if at is None:
         raise PhotoError(target, "could not encode the photo as jpg (unexpected layout)")
+    head = bytes(data[:at])
+    if dpi and head[6:11] == b"JFIF\x00" and at >= 18:  # JFIF density: units 1 = dpi
+        head = (head[:13] + bytes((1,)) + struct.pack(">HH", *(round(v) for v in dpi))
+                + head[18:])
 
     def write(f: BinaryIO) -> None:
-        f.write(data[:at])
+        f.write(head)
         f.write(segments)
         f.write(data[at:])
 
@@ -750,7 +816,7 @@ def _with_exif_header(exif: bytes) -> bytes:
 
 def _encode_opencv(
     target: Path, key: str, rgb: np.ndarray, alpha: np.ndarray | None,
-    exif: bytes | None, icc: bytes | None,
+    exif: bytes | None, icc: bytes | None, dpi: tuple[float, float] | None = None,
 ) -> bytes:
     """PNG/TIFF (8 or 16 bit, as given) via OpenCV, with EXIF and ICC added after."""
     if alpha is not None:
@@ -767,17 +833,18 @@ def _encode_opencv(
     data = buf.tobytes()
     try:
         if key == "png":
-            return _png_add_metadata(data, exif, icc) if exif or icc else data
-        if exif or icc or alpha is not None:
-            return _tiff_add_metadata(data, exif, icc, alpha is not None)
+            return _png_add_metadata(data, exif, icc, dpi) if exif or icc or dpi else data
+        if exif or icc or dpi or alpha is not None:
+            return _tiff_add_metadata(data, exif, icc, alpha is not None, dpi)
         return data
     except (ValueError, TypeError, KeyError, struct.error, OSError) as e:
         log.warning("%s: could not add EXIF/ICC to the %s (%s)", target, key, e)
         return data
 
 
-def _png_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None) -> bytes:
-    """Insert iCCP and eXIf chunks right after IHDR (both must precede IDAT)."""
+def _png_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None,
+                      dpi: tuple[float, float] | None = None) -> bytes:
+    """Insert iCCP, pHYs and eXIf chunks right after IHDR (all must precede IDAT)."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return (struct.pack(">I", len(body)) + kind + body
@@ -786,6 +853,8 @@ def _png_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None) -> byt
     extra = b""
     if icc:
         extra += chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc))
+    if dpi:  # pixels per metre, unit 1 (metre)
+        extra += chunk(b"pHYs", struct.pack(">IIB", *(round(v / 0.0254) for v in dpi), 1))
     if exif:
         raw = exif[6:] if exif.startswith(b"Exif\x00\x00") else exif
         extra += chunk(b"eXIf", raw)
@@ -796,7 +865,8 @@ def _png_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None) -> byt
 
 
 def _tiff_add_metadata(
-    data: bytes, exif: bytes | None, icc: bytes | None, has_alpha: bool
+    data: bytes, exif: bytes | None, icc: bytes | None, has_alpha: bool,
+    dpi: tuple[float, float] | None = None,
 ) -> bytes:
     """Rebuild OpenCV's single-IFD TIFF with ICC and EXIF tags added.
 
@@ -836,6 +906,11 @@ def _tiff_add_metadata(
             if sub:
                 ifd[tag] = dict(sub)
                 ifd.tagtype[tag] = TiffTags.LONG
+    if dpi:  # the photo's own resolution wins over a copy in its EXIF
+        ifd[_X_RESOLUTION], ifd[_Y_RESOLUTION] = (TiffImagePlugin.IFDRational(dpi[0]),
+                                                  TiffImagePlugin.IFDRational(dpi[1]))
+        ifd[_RESOLUTION_UNIT] = 2  # inch
+        ifd.tagtype[_RESOLUTION_UNIT] = TiffTags.SHORT
     out = head[:4] + struct.pack("<I" if head[:2] == b"II" else ">I", 8)
     return out + ifd.tobytes(8) + strips
 

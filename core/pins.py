@@ -35,6 +35,7 @@ faster at the same resolution, which is what lets the GUI follow a drag.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -68,6 +69,9 @@ FLOOR = 0.03
 #: Pins' smoothed reaches (and their terms) kept per guide, one per grid cell a pin was
 #: put in, beyond the pins of the last update: ~0.9 MB each on a 320x240 grid, per photo.
 REACH_CACHE = 12
+#: At most this many pins on one photo: each keeps its smoothed reach (~1-4 MB), so
+#: thousands (a generated hints file) would take gigabytes; a real edit needs a few dozen.
+MAX_PINS = 100
 #: Smoother iterations (Min et al. use 3).
 ITERATIONS = 3
 #: "offset": shift the automatic colour by (pin - automatic at the pin);
@@ -99,12 +103,16 @@ class Pin:
             raise PinError(f"pin colour must be three integers 0..255, not {self.rgb!r}")
         for name in ("x", "y"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
-                    or not np.isfinite(v):
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
                 raise PinError(f"pin {name} must be a number, not {v!r}")
+            try:
+                f = float(v)  # an int of any size: 10**29 is a float, 10**400 overflows
+            except OverflowError:
+                f = math.inf
+            if not math.isfinite(f):
+                raise PinError(f"pin {name} must be a pixel position, not {str(v)[:40]}")
+            object.__setattr__(self, name, f)
         object.__setattr__(self, "rgb", tuple(int(c) for c in rgb))
-        object.__setattr__(self, "x", float(self.x))
-        object.__setattr__(self, "y", float(self.y))
 
     @property
     def hex(self) -> str:
@@ -145,7 +153,8 @@ def parse_color(text: Any) -> tuple[int, int, int]:
 def pins_from_json(items: Any) -> list[Pin]:
     """A JSON list of hint objects -> pins (PinError names the bad one)."""
     if not isinstance(items, list):
-        raise PinError(f"pins must be a list of {{x, y, color}} objects, not {items!r}")
+        raise PinError(f"pins must be a list of {{x, y, color}} objects, not {items!r}"[:200])
+    _check_count(len(items))
     out = []
     for i, obj in enumerate(items):
         try:
@@ -155,8 +164,16 @@ def pins_from_json(items: Any) -> list[Pin]:
     return out
 
 
+def _check_count(n: int) -> None:
+    if n > MAX_PINS:
+        raise PinError(f"{n} colour pins: at most {MAX_PINS} on one photo")
+
+
 def check_pins(pins: Iterable[Pin], width: int, height: int) -> list[Pin]:
-    """The pins, or PinError for one outside the photo (0 <= x < width, 0 <= y < height)."""
+    """The pins, or PinError for one outside the photo (0 <= x < width, 0 <= y < height)
+    or for more than MAX_PINS."""
+    pins = list(pins)
+    _check_count(len(pins))
     out = []
     for i, p in enumerate(pins):
         if not isinstance(p, Pin):

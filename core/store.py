@@ -89,10 +89,61 @@ class Route:
     def note(self) -> str:
         if self.fallback and self.broken:
             return f"the '{self.category}' model cannot be loaded ({self.broken}): " \
-                   "used the universal model"
+                   "general colours used"
         if self.fallback:
-            return f"no '{self.category}' model yet: used the universal model"
+            return f"no '{self.category}' colours learned yet: general colours used"
         return ""
+
+
+def _check_manifest(path: Path, m: dict[str, Any]) -> None:
+    """Every value the store reads has the type it reads it as: ModelStoreError names the
+    manifest and the entry otherwise (a hand-edited ``"tflite": 123`` or a list where an
+    object belongs once gave a traceback on the first photo)."""
+
+    def bad(where: str, what: str, value: Any) -> ModelStoreError:
+        shown = json.dumps(value)[:60] if value is not None else "missing"
+        return ModelStoreError(f"{path}: the model manifest is damaged: {where} must be "
+                               f"{what}, not {shown}")
+
+    def model(where: str, entry: Any) -> None:
+        if not isinstance(entry, dict):
+            raise bad(where, "an object with a 'file'", entry)
+        if not isinstance(entry.get("file"), str) or not entry["file"]:
+            raise bad(f"{where}.file", "a file name", entry.get("file"))
+        if entry.get("tflite") is not None and not isinstance(entry["tflite"], str):
+            raise bad(f"{where}.tflite", "a file name", entry["tflite"])
+        if not isinstance(entry.get("metrics", {}), dict):
+            raise bad(f"{where}.metrics", "an object", entry["metrics"])
+
+    for part in ("encoder", "classifier"):
+        if part not in m:
+            raise ModelStoreError(f"{path}: the manifest names no {part} file")
+        model(part, m[part])
+    colorizers = m.get("colorizers", {})
+    if not isinstance(colorizers, dict):
+        raise ModelStoreError(f"{path}: its 'colorizers' entry is not an object")
+    for arch, info in colorizers.items():
+        if not isinstance(info, dict):
+            raise bad(f"colorizers.{arch}", "an object with 'models'", info)
+        if not isinstance(info.get("architecture", arch), str):
+            raise bad(f"colorizers.{arch}.architecture", "a name", info["architecture"])
+        models = info.get("models", {})
+        if not isinstance(models, dict):
+            raise bad(f"colorizers.{arch}.models", "an object of models by category", models)
+        for name, entry in models.items():
+            model(f"colorizers.{arch}.models.{name}", entry)
+    size = m.get("input_size", 256)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise bad("input_size", "a positive whole number", size)
+    default = m.get("default_architecture")
+    if default is not None and default not in colorizers:
+        raise bad("default_architecture", f"one of {', '.join(colorizers) or 'its colorizers'}",
+                  default)
+    cats = m.get("categories", [])
+    if not isinstance(cats, list) or tuple(cats) != CATEGORIES:
+        raise ModelStoreError(
+            f"{path}: its category list does not match this version of Tinct"
+        )
 
 
 class ModelStore:
@@ -104,7 +155,8 @@ class ModelStore:
     def __init__(self, root: str | Path | None = None, backend: str | None = None):
         self.root = Path(root) if root is not None else models_dir_from_env()
         self.backend = resolve_backend(backend)
-        #: What did not run on the requested backend, and why (shown once to the user).
+        #: What did not run on the requested backend, and why: "key: reason" (the models
+        #: named run on TensorFlow instead; shown once to the user).
         self.notes: list[str] = []
         path = self.root / MANIFEST
         if not path.is_file():
@@ -119,17 +171,7 @@ class ModelStore:
         if not isinstance(self.manifest, dict):
             raise ModelStoreError(f"{path}: the model manifest is not a JSON object "
                                   f"(it holds a {type(self.manifest).__name__})")
-        for part in ("encoder", "classifier"):
-            entry = self.manifest.get(part)
-            if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
-                raise ModelStoreError(f"{path}: the manifest names no {part} file")
-        if not isinstance(self.manifest.get("colorizers", {}), dict):
-            raise ModelStoreError(f"{path}: its 'colorizers' entry is not an object")
-        cats = tuple(self.manifest.get("categories", ()))
-        if cats != CATEGORIES:
-            raise ModelStoreError(
-                f"{path}: its category list does not match this version of Tinct"
-            )
+        _check_manifest(path, self.manifest)
         self._cache: dict[str, Any] = {}
         self._broken: dict[str, ModelFileError] = {}  # key -> why it cannot be loaded
         self._lock = threading.Lock()
@@ -241,10 +283,10 @@ class ModelStore:
                     reason = f"{self.root / tflite} cannot be loaded ({str(exc)[:200]})"
         runner = self._open_keras(key, file)
         if reason is not None:
-            note = (f"{key}: {reason}; running it on TensorFlow "
-                    "(export with `python main.py export-litert`)")
-            self.notes.append(note)
-            log.warning("%s", note)
+            note = f"{key}: {reason}"  # the CLI adds what it means and what to do, once
+            if note not in self.notes:
+                self.notes.append(note)
+            log.info("%s", note)  # the caller shows the notes: the CLI once, at the end
         return runner
 
     def _open_keras(self, key: str, file: str) -> Runner:

@@ -41,7 +41,7 @@ SPECS: dict[str, Spec] = {
     "reset": Spec("R&eset Photo", ("Ctrl+Shift+R",), None,
                   "Back to Auto, 100% strength, similar scenes"),
     "resume": Spec("&Colorize Remaining", ("Ctrl+Shift+C",), None,
-                   "Colour the photos still waiting after Stop"),
+                   "Colorize the photos still waiting after Stop"),
     "remove": Spec("&Remove Photo", (QKeySequence.StandardKey.Delete,), "remove",
                    "Close the selected photo (the file is not touched)"),
     "stop": Spec("S&top Queue", ("Esc",), "cancel", "Stop colorizing the photos still queued"),

@@ -92,6 +92,12 @@ class BatchDialog(QDialog):
         self.output = QLineEdit(settings.batch_output_dir)
         self.output.setPlaceholderText("Folder for the colour photos")
         form.addRow("Save to", self._with_browse(self.output, "Save the colour photos in"))
+        self.destination = QLabel()  # where exactly: the batch adds a folder of the input's name
+        self.destination.setObjectName("hint")
+        self.destination.setWordWrap(True)
+        form.addRow("", self.destination)
+        self.input.textChanged.connect(self.refresh_destination)
+        self.output.textChanged.connect(self.refresh_destination)
 
         self.category = CategoryCombo()
         self.category.set_status(category_status)
@@ -161,6 +167,7 @@ class BatchDialog(QDialog):
             buttons.addWidget(b)
         layout.addLayout(buttons)
         self.refresh_hint()
+        self.refresh_destination()
 
     def _with_browse(self, edit: QLineEdit, caption: str) -> QWidget:
         box = QWidget()
@@ -179,6 +186,19 @@ class BatchDialog(QDialog):
         row.addWidget(edit, 1)
         row.addWidget(button)
         return box
+
+    def refresh_destination(self) -> None:
+        """Name the folder the colour photos will be in: <Save to>/<photos' folder name>/
+        (core.outputs.mirror_folder), so it is no surprise after the batch."""
+        from core.outputs import mirror_folder
+
+        source, dest = self.input.text().strip(), self.output.text().strip()
+        if not source or not dest:
+            self.destination.setText("")
+            return
+        folder = mirror_folder(Path(source).expanduser(), Path(dest).expanduser())
+        self.destination.setText(f"The colour photos go into {folder} (a folder named "
+                                 "after the photos' folder, its sub-folders mirrored)")
 
     def refresh_hint(self) -> None:
         """Say which export settings the batch uses (they come from the Export panel)."""
@@ -376,7 +396,7 @@ class BatchDialog(QDialog):
 
     def _reveal(self) -> None:
         if self.saved_in is not None:
-            status_widgets.show_in_folder(self.saved_in)
+            status_widgets.reveal(self.saved_in, self.summary.setText)
 
     def _finish(self) -> None:
         thread, self._thread, self._worker = self._thread, None, None

@@ -67,6 +67,7 @@ class CompareCanvas(QWidget):
         self._offset = QPointF()
         self._drag: str | None = None  # "split" | "pan"
         self._drag_origin = QPointF()
+        self._split_grab = 0.0  # pointer x - divider x when a divider drag began
         self._offset_origin = QPointF()
         self._drop_hover = False
         self._status = ""
@@ -123,7 +124,16 @@ class CompareCanvas(QWidget):
         lets the canvas handle the click itself.
         """
         self._tool = tool
+        self.refresh_cursor()
         self.update()
+
+    def refresh_cursor(self) -> None:
+        """The cursor for the current tool (a pin tool's crosshair), before any move."""
+        shape = getattr(self._tool, "cursor", lambda: None)()
+        if shape is not None:
+            self.setCursor(shape)
+        else:
+            self.unsetCursor()
 
     def to_photo(self, pos: QPointF) -> QPointF | None:
         """The photo pixel under a widget point, or None off the photo."""
@@ -268,12 +278,17 @@ class CompareCanvas(QWidget):
         frames = self._original or self._colour
         return (frames.width, frames.height) if frames is not None else None
 
+    def _band(self) -> float:
+        """The strip along the bottom that the zoom control floats in: a fitted photo stays
+        above it (at 900x600 the control covered the photo's corner)."""
+        return float(self.zoom_control.sizeHint().height() + 2 * CONTROL_MARGIN)
+
     def _fit_scale(self) -> float:
         size = self._size()
         if size is None:
             return 1.0
         w = max(1.0, self.width() - 2 * FIT_MARGIN)
-        h = max(1.0, self.height() - 2 * FIT_MARGIN)
+        h = max(1.0, self.height() - FIT_MARGIN - max(FIT_MARGIN, self._band()))
         return min(w / size[0], h / size[1])
 
     def _relayout(self) -> None:
@@ -289,7 +304,13 @@ class CompareCanvas(QWidget):
         x, y = self._offset.x(), self._offset.y()
         w, h = size[0] * self._scale, size[1] * self._scale
         x = (self.width() - w) / 2 if w <= self.width() else min(0.0, max(self.width() - w, x))
-        y = (self.height() - h) / 2 if h <= self.height() else min(0.0, max(self.height() - h, y))
+        room = self.height() - self._band()  # above the zoom control, when the photo fits
+        if h <= room:
+            y = (room - h) / 2 + min(FIT_MARGIN, self._band()) / 2
+        elif h <= self.height():
+            y = (self.height() - h) / 2
+        else:
+            y = min(0.0, max(self.height() - h, y))
         self._offset = QPointF(x, y)
 
     def _pannable(self) -> bool:
@@ -331,8 +352,10 @@ class CompareCanvas(QWidget):
             return
         near_divider = abs(pos.x() - self.split_x()) <= GRAB_DISTANCE
         if self._splitting() and (near_divider or not self._pannable()):
+            # The divider follows the drag from where it is: a click alone never makes it
+            # jump to the pointer (it did, anywhere on the photo).
             self._drag = "split"
-            self._move_split(pos.x())
+            self._split_grab = pos.x() - self.split_x()
             self.setCursor(Qt.CursorShape.SplitHCursor)
         elif self._pannable():
             self._drag = "pan"
@@ -346,7 +369,7 @@ class CompareCanvas(QWidget):
         if self._drag == "tool":
             self._tool.move(pos, self.to_photo(pos))
         elif self._drag == "split":
-            self._move_split(pos.x())
+            self._move_split(pos.x() - self._split_grab)
         elif self._drag == "pan":
             self._offset = self._offset_origin + (pos - self._drag_origin)
             self._clamp()
@@ -383,7 +406,10 @@ class CompareCanvas(QWidget):
             self.set_split((x - vis.left()) / vis.width())
 
     def _update_cursor(self, pos: QPointF) -> None:
-        if self._splitting() and abs(pos.x() - self.split_x()) <= GRAB_DISTANCE:
+        shape = getattr(self._tool, "cursor", lambda: None)()
+        if shape is not None:  # a tool's mode shows on the pointer (pins, Pick)
+            self.setCursor(shape)
+        elif self._splitting() and abs(pos.x() - self.split_x()) <= GRAB_DISTANCE:
             self.setCursor(Qt.CursorShape.SplitHCursor)
         elif self._pannable():
             self.setCursor(Qt.CursorShape.OpenHandCursor)

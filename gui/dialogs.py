@@ -72,9 +72,10 @@ class ShortcutsDialog(QDialog):
 def about_text(device: str, models: str) -> str:
     return (
         "<h3>Tinct</h3>"
-        "<p>Colorizes black-and-white photos. A classifier recognises the scene "
-        "(dog, beach, city…) and routes the photo to colorizers trained for that "
-        "kind of scene.</p>"
+        "<p>Colorizes black-and-white photos. Tinct recognises what a photo shows "
+        "(a dog, a beach, a city street…) and gives it the colours it learned from "
+        "colour photos of that kind of scene. Colour pins set a colour where you know it "
+        "(her dress was blue).</p>"
         f"<p>Models: {models}<br>Runs on: {device or 'not loaded yet'}</p>"
     )
 

@@ -1,4 +1,5 @@
-"""Undo and redo of per-photo changes: category, strength, scene mix, colour pins, Reset.
+"""Undo and redo of per-photo changes: category, strength, scene mix, colour pins, Reset,
+and closing photos (Delete: the photo comes back with its pins).
 
 Everything a user can change about how one photo is coloured lives in one
 immutable :class:`Edit`; an undo step stores each touched photo's Edit before
@@ -91,6 +92,29 @@ class EditCommand(QUndoCommand):
         return list(self.after)
 
 
+class RemoveCommand(QUndoCommand):
+    """Close photos; undo opens them again where they were, with their edits and pins."""
+
+    def __init__(self, session: Any, ids: list[int], text: str,
+                 applied: Signal | None = None) -> None:
+        super().__init__(text)
+        self.session = session
+        self.ids = ids
+        self.applied = applied
+        self.removed: list[tuple[int, Any]] = []
+
+    def redo(self) -> None:
+        self.removed = [r for r in (self.session.remove(i) for i in self.ids) if r is not None]
+
+    def undo(self) -> None:
+        back = [item.id for _, item in self.removed]
+        for index, item in reversed(self.removed):
+            self.session.restore(index, item)
+        self.removed = []
+        if self.applied is not None and back:
+            self.applied.emit(back)  # the window shows the photo that came back
+
+
 class History(QObject):
     """The window's undo stack of per-photo edits."""
 
@@ -123,6 +147,15 @@ class History(QObject):
         """Back to Auto, 100%, similar scenes, no pins (one undo step)."""
         default = Edit()
         return self.change(ids, "Reset", **{f: getattr(default, f) for f in _FIELDS})
+
+    def remove(self, ids: Iterable[int], names: list[str]) -> bool:
+        """Close these photos as one undo step (the session must have remove/restore)."""
+        ids = list(ids)
+        if not ids:
+            return False
+        text = f"Remove {names[0]}" if len(ids) == 1 else f"Remove {len(ids)} photos"
+        self.stack.push(RemoveCommand(self.target, ids, text, self.applied))
+        return True
 
     def undo(self) -> None:
         self.stack.undo()

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QImage, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QCloseEvent,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -49,7 +56,7 @@ from gui.thumbnails import ThumbnailStrip
 log = logging.getLogger(__name__)
 
 NO_MODELS_HELP = (
-    "No trained models are installed, so photos cannot be coloured yet. "
+    "No trained models are installed, so photos cannot be colorized yet. "
     "Restore the models/ folder next to Tinct, point the TINCT_MODELS environment "
     "variable at a models folder, or train them with “python main.py train”. "
     "You can still open and look at photos."
@@ -200,16 +207,40 @@ class MainWindow(QMainWindow):
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
         bar.addAction(a["shortcuts"])
-        for name in ("fit", "zoom100", "split", "shortcuts"):
-            bar.widgetForAction(a[name]).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.toolbar = bar
+        self._toolbar_words = True
+        self._set_toolbar_words(True)
+
+    _ICON_ONLY = ("fit", "zoom100", "split", "shortcuts")
+
+    def _set_toolbar_words(self, words: bool) -> None:
+        """Words beside the icons, or icons alone (tooltips say the rest)."""
+        self._toolbar_words = words
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if words
+                                        else Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for name in self._ICON_ONLY:
+            self.toolbar.widgetForAction(self.commands[name]).setToolButtonStyle(
+                Qt.ToolButtonStyle.ToolButtonIconOnly)
+
+    def _fit_toolbar(self) -> None:
+        """Drop the toolbar's words when they do not fit the window (at 900x600 with a
+        larger font the "?" button was cut off), and bring them back when they do."""
+        if not self._toolbar_words:
+            self._set_toolbar_words(True)
+        if self.toolbar.sizeHint().width() > self.width():
+            self._set_toolbar_words(False)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_toolbar()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         bar.setSizeGripEnabled(False)
         self.queue_notice = status_widgets.QueueNotice()
         self.save_status = status_widgets.SaveStatus()
+        self.save_status.message.connect(lambda text: self.statusBar().showMessage(text))
         self.models_label = QLabel("")
         self.device_label = QLabel("")
         for widget in (self.queue_notice, self.save_status, self.models_label, self.device_label):
@@ -240,7 +271,7 @@ class MainWindow(QMainWindow):
         self.canvas.image_dropped.connect(self.session.add_image)
         self.strip.files_dropped.connect(self.add_paths)
         self.strip.photo_selected.connect(self.select)
-        self.strip.remove_requested.connect(self.session.remove)
+        self.strip.remove_requested.connect(self.remove_photos)
         self.strip.retry_requested.connect(self.session.retry)
 
         self.category.category_changed.connect(
@@ -287,7 +318,7 @@ class MainWindow(QMainWindow):
         texts = {
             Models.IDLE: ("Models not loaded", "Starting…", False, True),
             Models.LOADING: ("Loading models…", "Loading models… Drop photos now: they wait "
-                             "in line and are coloured as soon as the models are ready.",
+                             "in line and are colorized as soon as the models are ready.",
                              False, True),
             Models.READY: ("Models ready", "", False, False),
             Models.MISSING: ("No models installed", NO_MODELS_HELP, True, False),
@@ -297,9 +328,10 @@ class MainWindow(QMainWindow):
         if state is Models.READY:
             own = sum(1 for v in s.category_status.values() if v == "own model")
             shared = any(v == "universal model" for v in s.category_status.values())
-            short = f"Ready · colours for {own} kinds of scene"
-            long = (f"Ready on {s.device or 'CPU'}: colours learned for {own} kinds of scene"
-                    + (", and general colours for the others." if shared else "."))
+            short = f"Ready · knows {own} kinds of scene"
+            long = (f"Ready. Tinct knows the colours of {own} kinds of scene (people, "
+                    "animals, beaches, streets…) from colour photos of each"
+                    + ("; other photos get general colours." if shared else "."))
         self.models_label.setText(short)
         self.models_label.setToolTip(s.models_message or long)
         self.canvas.set_placeholder(long, warn=warn, busy=busy)
@@ -415,7 +447,8 @@ class MainWindow(QMainWindow):
             self._refresh_selection()
 
     def _on_item_added(self, item_id: int) -> None:
-        self.strip.add(item_id, self.session.items[item_id].name)
+        self.strip.add(item_id, self.session.items[item_id].name,
+                       self.session.order.index(item_id))
         self._refresh_actions()
 
     def _on_item_removed(self, item_id: int) -> None:
@@ -496,7 +529,7 @@ class MainWindow(QMainWindow):
         if item.original is None:
             return "Opening…", True  # decoding a big scan takes a moment: say so
         if models is Models.MISSING:
-            return ("No models installed, so this is the original. To colour photos, restore "
+            return ("No models installed, so this is the original. To colorize photos, restore "
                     "the models/ folder or set TINCT_MODELS to a models folder.", False)
         if models is Models.FAILED:
             return "The models could not be loaded: showing the original", False
@@ -521,9 +554,25 @@ class MainWindow(QMainWindow):
         self.export.set_photo_available(has_result, any_result)
 
     def remove_current(self) -> None:
+        ids = self.selected_ids()
         item = self.current_item()
-        if item is not None:
-            self.session.remove(item.id)
+        self.remove_photos(ids if item is not None and item.id in ids else
+                           [item.id] if item is not None else [])
+
+    def remove_photos(self, ids: list[int]) -> None:
+        """Close photos from the list (one undo step: Undo brings them back, pins and all;
+        the files on disk are never touched)."""
+        ids = [i for i in ids if i in self.session.items]
+        if not ids:
+            return
+        names = [self.session.items[i].name for i in ids]
+        self.history.remove(ids, names)
+        what = names[0] if len(ids) == 1 else f"{len(ids)} photos"
+        self.session.message.emit(f"Closed {what} (the file is not deleted); "
+                                  "Undo (Ctrl+Z) opens it again with its settings and pins"
+                                  if len(ids) == 1 else
+                                  f"Closed {what} (the files are not deleted); "
+                                  "Undo (Ctrl+Z) opens them again with their settings and pins")
 
     def retry_current(self) -> None:
         item = self.current_item()
@@ -593,7 +642,7 @@ class MainWindow(QMainWindow):
         if report.total == 1 and len(report.written) == 1 and not report.skipped:
             text = f"Saved {report.written[0]}"
         else:
-            text = f"Saved: {report.summary()}"
+            text = report.summary()[:1].upper() + report.summary()[1:]
         self.statusBar().showMessage(text)
         self.save_status.set_folder(report.folder)
 

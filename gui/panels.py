@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QPainter, QPaintEvent
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.categories import CATEGORIES
+from core.categories import CATEGORIES, GENERAL, UNIVERSAL
 from core.export import ExportOptions
 from core.outputs import DEFAULT_PATTERN
 from gui import theme
@@ -38,6 +38,11 @@ from gui.choices import CategoryCombo, title
 from gui.settings import Settings
 
 __all__ = ["CategoryPanel", "ConfidencePanel", "ExportPanel", "separator", "title", "took"]
+
+
+def _source(model: str) -> str:
+    """Where a colour comes from, in a photographer's words: 'dog photos', 'general photos'."""
+    return "general photos" if model == UNIVERSAL else f"{model} photos"
 
 
 def took(seconds: float) -> str:
@@ -97,11 +102,16 @@ def separator() -> QFrame:
 class ConfidenceBars(QWidget):
     """The likeliest scenes as sorted horizontal bars (all of them on request)."""
 
-    ROW = 14
     TOP = 4  # rows shown until "Show all"
+    #: The scene names are never smaller than this (they were ~8 px on a small screen).
+    MIN_POINTS = 9.0
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.label_font = QFont(self.font())
+        self.label_font.setPointSizeF(max(self.MIN_POINTS, self.font().pointSizeF() * 0.9))
+        #: one scene's row: the label's height and a little air
+        self.row_height = max(14, QFontMetrics(self.label_font).height() + 3)
         self._rows: list[tuple[str, float]] = []
         self._chosen: str | None = None
         self._limit: int | None = self.TOP
@@ -121,7 +131,7 @@ class ConfidenceBars(QWidget):
         return total if self._limit is None else min(self._limit, total)
 
     def _resize(self) -> None:
-        self.setFixedHeight(self.ROW * self.shown + 4)
+        self.setFixedHeight(self.row_height * self.shown + 4)
 
     def set_data(self, confidences: dict[str, float], chosen: str | None) -> None:
         self._rows = sorted(confidences.items(), key=lambda kv: kv[1], reverse=True)
@@ -142,13 +152,12 @@ class ConfidenceBars(QWidget):
         return self._chosen
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(240, self.ROW * self.shown + 4)
+        return QSize(240, self.row_height * self.shown + 4)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        base = QFont(self.font())
-        base.setPointSizeF(base.pointSizeF() * 0.9)
+        base = QFont(self.label_font)
         bold = QFont(base)
         bold.setWeight(QFont.Weight.DemiBold)
         name_w, pct_w = 84, 44
@@ -162,13 +171,13 @@ class ConfidenceBars(QWidget):
                 top = top[:-1] + [r for r in rows if r[0] == self._chosen]
             rows = top
         for i, (cat, prob) in enumerate(rows[: self.shown]):
-            y = 2 + i * self.ROW
+            y = 2 + i * self.row_height
             chosen = cat == self._chosen
             p.setFont(bold if chosen else base)
             p.setPen(theme.TEXT if chosen else theme.MUTED.darker(140) if ghost else theme.MUTED)
             label = ("● " if chosen else "") + title(cat)
-            p.drawText(QRectF(0, y, name_w, self.ROW), Qt.AlignmentFlag.AlignVCenter, label)
-            track = QRectF(bar_left, y + 5, bar_w, self.ROW - 10)
+            p.drawText(QRectF(0, y, name_w, self.row_height), Qt.AlignmentFlag.AlignVCenter, label)
+            track = QRectF(bar_left, y + 5, bar_w, self.row_height - 10)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.BASE)
             p.drawRoundedRect(track, 3, 3)
@@ -178,7 +187,7 @@ class ConfidenceBars(QWidget):
             p.setBrush(theme.ACCENT if chosen else theme.RAISED.lighter(150))
             p.drawRoundedRect(fill, 3, 3)
             p.setPen(theme.TEXT if chosen else theme.MUTED)
-            p.drawText(QRectF(self.width() - pct_w, y, pct_w, self.ROW),
+            p.drawText(QRectF(self.width() - pct_w, y, pct_w, self.row_height),
                        Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, f"{prob:.0%}")
         p.end()
 
@@ -225,14 +234,17 @@ class ConfidencePanel(QWidget):
             self.summary.setText("Not colorized yet")
             return
         top = max(confidences, key=confidences.__getitem__)
-        sure = f"{confidences[top]:.0%} likely"  # how sure the scene is, not the colour mix
+        sure = f"{confidences[top]:.0%} sure"  # how sure the scene is, not the colour mix
+        if chosen == GENERAL and auto:  # none of the scenes it knows: say so, not a guess
+            self.summary.setText("<b>General photo</b>: not one of the scenes Tinct knows")
+            return
+        seen = f"Looks like <b>{title(top)}</b>" if confidences[top] >= 0.5 else \
+            f"Perhaps <b>{title(top)}</b>"
         if auto:
-            self.summary.setText(f"Looks like <b>{title(top)}</b> · {sure}")
+            self.summary.setText(f"{seen} ({sure})")
         else:
-            self.summary.setText(
-                f"Looks like {title(top)} · {sure}; coloured as <b>{title(chosen or top)}</b> "
-                "(your choice)"
-            )
+            self.summary.setText(f"{seen} ({sure}); colorized as <b>"
+                                 f"{title(chosen or top)}</b> (your choice)")
 
     def clear(self, text: str = "No photo yet") -> None:
         self.bars.set_data({}, None)
@@ -374,10 +386,12 @@ class CategoryPanel(QWidget):
 
     def show_models(self, weights: dict[str, float], notes: list[str], seconds: float) -> None:
         if weights:
-            mix = ", ".join(f"{w:.0%} {title(m)}" for m, w in weights.items())
-            self.info.setText(f"Colour mix: {mix}  ·  {took(seconds)}")
+            mix = ", ".join(f"{_source(m)} {w:.0%}" for m, w in weights.items())
+            self.info.setText(f"Colours from {mix}")
+            self.info.setToolTip(f"Colorized in {took(seconds)}")
         else:
             self.info.setText("")
+            self.info.setToolTip("")
         self.note.setText("\n".join(n[:1].upper() + n[1:] for n in notes))
         self.note.setVisible(bool(notes))
 

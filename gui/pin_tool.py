@@ -257,6 +257,7 @@ class PinPanel(QWidget):
         self.eyedropper.setCheckable(True)
         self.eyedropper.setToolTip("Take the colour from the current result: click the photo")
         self.eyedropper.toggled.connect(self._set_picking)
+        self.toggle.toggled.connect(lambda on: on or self.eyedropper.setChecked(False))
         top.addWidget(self.toggle, 1)
         top.addWidget(self.swatch)
         top.addWidget(self.eyedropper)
@@ -292,9 +293,15 @@ class PinPanel(QWidget):
             self.tool.set_colour((c.red(), c.green(), c.blue()))
 
     def _set_picking(self, on: bool) -> None:
+        """Pick routes the next click to the tool (pin mode on for it) and, once done or
+        cancelled, puts pin mode back as it was: the click after a Pick drops no pin."""
         self.tool.picking = on
-        if on and not self.toggle.isChecked():
+        if on:
+            self._pins_before_pick = self.toggle.isChecked()
             self.toggle.setChecked(True)
+        elif not getattr(self, "_pins_before_pick", True):
+            self.toggle.setChecked(False)
+        self.tool.changed.emit()  # the pointer shows the mode
 
     def refresh(self) -> None:
         self.swatch.setStyleSheet(_swatch_style(self.tool.colour))
@@ -332,7 +339,17 @@ class CanvasPins(QObject):
         self.tool = tool
         self.canvas = canvas
         tool.changed.connect(canvas.update)
+        tool.changed.connect(self._refresh_cursor)
         canvas.installEventFilter(self)
+
+    def cursor(self) -> Qt.CursorShape:
+        """Pick: a pointing hand (the click takes a colour); pins: a crosshair (it pins)."""
+        return (Qt.CursorShape.PointingHandCursor if self.tool.picking
+                else Qt.CursorShape.CrossCursor)
+
+    def _refresh_cursor(self) -> None:
+        if getattr(self.canvas, "_tool", None) is self:
+            self.canvas.refresh_cursor()
 
     def _photo_point(self, pos: QPointF) -> QPointF:
         """Photo coordinates of a widget point, also off the photo (a drag past its edge)."""

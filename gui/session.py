@@ -46,8 +46,11 @@ log = logging.getLogger(__name__)
 
 #: Photos decoded ahead of the colorizer: enough to keep it busy, few enough for memory.
 MAX_IN_FLIGHT = 2
-#: Photos whose full-resolution pixels stay in memory (the rest keep thumbnails).
-KEEP_IN_MEMORY = 6
+#: Photos whose full-resolution pixels stay in memory besides those being decoded,
+#: colorized or saved: the one on screen. A 24 MP scan holds ~270 MB (pixels, analysis,
+#: display frames): six kept was 1.6 GB, an album of a hundred did not fit (issue 22).
+#: The rest keep thumbnails and results; looking at one again decodes it again.
+KEEP_IN_MEMORY = 1
 
 
 class State(enum.Enum):
@@ -198,7 +201,7 @@ class Session(QObject):
         gc.freeze()
         self.device = device
         self._set_models(Models.READY, "Models ready")
-        self.message.emit(f"Models loaded ({device})")
+        self.message.emit("Ready to colorize")
         for item_id in [*self._in_flight, *([self.selected] if self.selected else [])]:
             if item_id in self.items:
                 self._advance(self.items[item_id])
@@ -288,11 +291,14 @@ class Session(QObject):
             self._io.submit(ThumbJob(item.id, item.path), BACKGROUND, key=("thumb", item.id))
         return item.id
 
-    def remove(self, item_id: int) -> None:
-        """Close a photo: its queued jobs are dropped, a running one is ignored."""
+    def remove(self, item_id: int) -> tuple[int, PhotoItem] | None:
+        """Close a photo: its queued jobs are dropped, a running one is ignored.
+
+        Returns (its place in the list, the item) for :meth:`restore` (undo)."""
         item = self.items.pop(item_id, None)
         if item is None:
-            return
+            return None
+        index = self.order.index(item_id)
         self.order.remove(item_id)
         self._in_flight.discard(item_id)
         if item_id in self._todo:
@@ -303,7 +309,24 @@ class Session(QObject):
         self._inference.cancel(lambda job: getattr(job, "item_id", None) == item_id)
         if self.selected == item_id:
             self.selected = None
+        item.generation += 1  # a result still on its way is for the closed photo: ignored
+        item.drop_pixels()  # a closed photo keeps only what undo needs: path, edit, thumb
+        item.loading = False
         self.item_removed.emit(item_id)
+        self._pump()
+        return index, item
+
+    def restore(self, index: int, item: PhotoItem) -> None:
+        """Open a closed photo again (undo of its removal): same id, place, settings and
+        pins; it is coloured again when its turn comes."""
+        if item.id in self.items:
+            return
+        item.state, item.error = State.QUEUED, ""
+        self.items[item.id] = item
+        self.order.insert(min(index, len(self.order)), item.id)
+        self._todo.append(item.id)
+        self.item_added.emit(item.id)
+        self.item_changed.emit(item.id)  # its thumbnail and state on the strip
         self._pump()
 
     def stop(self) -> int:
@@ -325,7 +348,7 @@ class Session(QObject):
         self._todo.clear()
         if waiting:
             self.message.emit(f"Stopped: {waiting} photo{'s' if waiting != 1 else ''} "
-                              "not coloured")
+                              "not colorized")
         else:
             self.message.emit("Nothing queued to stop")
         self.stopped_count = len(self.waiting_ids())
@@ -333,7 +356,7 @@ class Session(QObject):
         return waiting
 
     def waiting_ids(self) -> list[int]:
-        """Photos not coloured and not on their way (what Continue would colour)."""
+        """Photos not colorized and not on their way (what Continue would colour)."""
         return [i for i in self.order
                 if self.items[i].state is State.QUEUED and i not in self._in_flight
                 and i not in self._todo]
@@ -357,6 +380,7 @@ class Session(QObject):
             return
         item = self.items[item_id]
         self._touch(item_id)
+        self._evict()  # the photo left behind lets go of its pixels
         if item.state is not State.FAILED and (item.photo is None or item.colour is None):
             if item_id in self._todo:
                 self._todo.remove(item_id)
@@ -477,7 +501,7 @@ class Session(QObject):
         item.used_category = done.category
         item.models_used = done.models_used
         item.weights = done.weights
-        item.notes = done.notes
+        item.notes = [*(item.photo.notes if item.photo is not None else ()), *done.notes]
         item.seconds = done.seconds
         self._in_flight.discard(item.id)
         self._touch(item.id)
@@ -656,8 +680,9 @@ class SaveReport:
         return self.written[0].parent if self.written else None
 
     def summary(self) -> str:
-        """'15 saved, 2 failed, 3 skipped (not colorized yet)': the end of a Save All."""
-        parts = [f"{len(self.written)} saved"]
+        """'15 photos saved, 2 failed, 3 skipped (not colorized yet)': the end of a Save All."""
+        n = len(self.written)
+        parts = [f"{n} photo{'s' if n != 1 else ''} saved"]
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         reasons: dict[str, int] = {}

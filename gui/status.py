@@ -8,16 +8,28 @@ these permanent widgets until it no longer applies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 
 def show_in_folder(folder: Path) -> bool:
     """Open ``folder`` in the file manager (tests replace this function)."""
     return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
+def reveal(folder: Path, say: Callable[[str], None]) -> bool:
+    """"Show in folder": open the file manager, or say where the photos are when none can
+    be opened (no file manager registered: it failed without a word)."""
+    if show_in_folder(folder) is not False:
+        return True
+    QGuiApplication.clipboard().setText(str(folder))
+    say(f"No file manager could be opened. The photos are in {folder} "
+        "(the path is copied, to paste in your file manager)")
+    return False
 
 
 def _row(parent: QWidget) -> QHBoxLayout:
@@ -35,7 +47,7 @@ def _link_button(text: str) -> QPushButton:
 
 
 class QueueNotice(QWidget):
-    """"Stopped: 5 photos not coloured  [Colorize them]" after Esc, until resumed."""
+    """"Stopped: 5 photos not colorized  [Colorize them]" after Esc, until resumed."""
 
     resume_clicked = Signal()
 
@@ -44,7 +56,7 @@ class QueueNotice(QWidget):
         row = _row(self)
         self.label = QLabel("")
         self.button = _link_button("Colorize them")
-        self.button.setToolTip("Colour the photos still waiting in the strip")
+        self.button.setToolTip("Colorize the photos still waiting in the strip")
         self.button.clicked.connect(self.resume_clicked)
         row.addWidget(self.label)
         row.addWidget(self.button)
@@ -52,13 +64,16 @@ class QueueNotice(QWidget):
 
     def set_count(self, waiting: int) -> None:
         self.label.setText(
-            f"Stopped: {waiting} photo{'s' if waiting != 1 else ''} not coloured" if waiting else ""
+            f"Stopped: {waiting} photo{'s' if waiting != 1 else ''} not colorized"
+            if waiting else ""
         )
         self.setVisible(waiting > 0)
 
 
 class SaveStatus(QWidget):
     """A progress bar while Save / Save All runs, then "Show in folder"."""
+
+    message = Signal(str)  # what the status bar should say (Show in folder failed)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,4 +112,4 @@ class SaveStatus(QWidget):
 
     def _reveal(self) -> None:
         if self.folder is not None:
-            show_in_folder(self.folder)
+            reveal(self.folder, self.message.emit)

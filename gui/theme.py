@@ -60,6 +60,9 @@ QPushButton {{
 }}
 QPushButton:hover {{ border-color: {MUTED.name()}; }}
 QPushButton:disabled {{ color: {MUTED.darker(130).name()}; }}
+QPushButton:checked, QToolButton:checked {{
+    background: {ACCENT_DIM.name()}; color: #ffffff; border-color: {ACCENT.name()};
+}}
 QPushButton#primary {{
     background: {ACCENT.name()}; color: #1b1b1c; border-color: {ACCENT.name()}; font-weight: 600;
 }}

@@ -152,7 +152,7 @@ class ThumbnailStrip(QListWidget):
     photo_selected = Signal(int)
     selection_changed = Signal()  # Ctrl/Shift-click: the photos a panel change applies to
     files_dropped = Signal(list)
-    remove_requested = Signal(int)
+    remove_requested = Signal(list)  # ids to close, as one step
     retry_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -175,13 +175,17 @@ class ThumbnailStrip(QListWidget):
         self.itemSelectionChanged.connect(self.selection_changed)
 
     # -- content -------------------------------------------------------------
-    def add(self, item_id: int, name: str) -> None:
+    def add(self, item_id: int, name: str, row: int | None = None) -> None:
+        """Add a photo's tile, at the end or at ``row`` (a closed photo opened again)."""
         item = QListWidgetItem(name)
         item.setData(ID_ROLE, item_id)
         item.setData(STATE_ROLE, "queued")
         item.setToolTip(f"{name} — queued")
         self._items[item_id] = item
-        self.addItem(item)
+        if row is None:
+            self.addItem(item)
+        else:
+            self.insertItem(row, item)
 
     def update_item(self, item_id: int, thumb: QImage | None, state: str, tooltip: str) -> None:
         item = self._items.get(item_id)
@@ -262,8 +266,9 @@ class ThumbnailStrip(QListWidget):
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             current = self._current_id()
             chosen = self.selected_ids() if current in self.selected_ids() else []
-            for item_id in chosen or ([current] if current is not None else []):
-                self.remove_requested.emit(item_id)
+            ids = chosen or ([current] if current is not None else [])
+            if ids:
+                self.remove_requested.emit(ids)
             return
         super().keyPressEvent(event)
 
@@ -275,7 +280,7 @@ class ThumbnailStrip(QListWidget):
         menu = QMenu(self)
         if item.data(STATE_ROLE) == "failed":
             menu.addAction("Try Again", lambda: self.retry_requested.emit(item_id))
-        menu.addAction("Remove from List", lambda: self.remove_requested.emit(item_id))
+        menu.addAction("Remove from List", lambda: self.remove_requested.emit([item_id]))
         menu.exec(event.globalPos())
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802

@@ -101,6 +101,7 @@ def test_report_items_describe_the_colorization(zoo_run) -> None:
         assert len(item.confidences) == 20
         assert sum(item.confidences.values()) == pytest.approx(1.0, abs=1e-4)
         assert item.category == max(item.confidences, key=item.confidences.get)
+        assert item.general == 0.0  # this classifier has no "none of them" output
         assert item.models_used and item.routing == "soft" and item.seconds > 0
 
 
@@ -516,3 +517,41 @@ def test_batch_splits_each_photo_over_its_three_threads(
         alone = colorize_photo(tiny_colorizer, photo, dtype=np.uint8).rgb
         np.testing.assert_array_equal(np.asarray(Image.open(item.output).convert("RGB")),
                                       alone)
+
+
+def test_a_writer_that_dies_stops_the_batch_loudly_never_hangs(
+        format_zoo: Path, tiny_colorizer, tmp_path: Path, monkeypatch) -> None:
+    """Issue 22: an error in the writer thread (a Latin-1 file name once) left the calling
+    thread waiting for room in its queue for ever. It now stops the batch with the error."""
+    import threading
+
+    import core.batch
+
+    src = _copy(format_zoo, tmp_path / "in", "camera.png", "cat.webp", "old.bmp", "sepia.jpg",
+                "street.jpg")
+
+    def broken_finish(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(core.batch, "finish", broken_finish)
+    got: dict = {}
+    worker = threading.Thread(target=lambda: got.update(
+        report=run_batch([src], tmp_path / "out", tiny_colorizer)), daemon=True)
+    worker.start()
+    worker.join(300)  # generous: the failure was a hang, not a slow batch
+    assert not worker.is_alive(), "the batch hung after its writer died"
+    report = got["report"]
+    assert report.internal_error and "RuntimeError: boom" in report.stopped
+    assert not report.disk_full and report.not_started == 5 - len(report.items)
+    assert not list((tmp_path / "out" / "in").glob("*_color*"))
+
+
+def test_a_multi_page_tiff_says_only_its_first_page_was_colorized(
+        tiny_colorizer, tmp_path: Path) -> None:
+    """Issue 22 (the report's side): the note of the photo says what was left out."""
+    src = tmp_path / "in"
+    src.mkdir()
+    pages = [Image.fromarray(np.full((24, 32), v, np.uint8)) for v in (40, 120)]
+    pages[0].save(src / "album.tif", save_all=True, append_images=pages[1:])
+    (item,) = run_batch([src / "album.tif"], tmp_path / "out", tiny_colorizer).items
+    assert item.error is None and "has 2 pages: only the first was colorized" in item.note

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: What the --report JSON promises for every input (README's contract).
 REPORT_KEYS = {"input", "output", "category", "confidences", "models_used", "routing",
                "seconds", "error"}
-REPORT_OPTIONAL = {"skipped", "compare", "note", "passed_over", "pins", "sidecar"}
+REPORT_OPTIONAL = {"skipped", "compare", "note", "passed_over", "pins", "sidecar", "warning",
+                   "general"}
 
 
 def _main_py(*args: str | Path, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -261,3 +262,85 @@ def test_outputs_next_to_the_originals_never_replace_them(
     assert (src / "street_color.jpg").read_bytes() == b"my own edit"
     assert again["street_color_2.jpg"] != after["street_color_2.jpg"]  # Tinct's own: redone
     assert set(again) - set(after) == {"camera_color_2.png", "camera_color_color.png"}
+
+
+# --------------------------------------------------------------------------- issue 22
+
+
+def test_report_never_replaces_a_photo_the_hints_or_the_ledger(
+        capsys, format_zoo: Path, models_dir: Path, tmp_path: Path) -> None:
+    """`--report scans/*.jpg` (the report's name forgotten) once turned the first photo
+    into JSON: --report replaces only an earlier report (or an empty file)."""
+    src = _copy(format_zoo, tmp_path / "in", "camera.png", "street.jpg")
+    hints = tmp_path / "hints.json"
+    hints.write_text("{}")
+    out = tmp_path / "out"
+    before = _tree_digest(src)
+    # the shell expanded scans/*.png: --report took the first photo's name
+    code, err = _run(capsys, "colorize", "-o", out, "--models", models_dir,
+                     "--report", src / "camera.png", src / "street.jpg")
+    assert code == 2 and "camera.png" in err and "not a Tinct report" in err
+    code, err = _run(capsys, "colorize", src / "camera.png", src / "street.jpg", "-o", out,
+                     "--models", models_dir, "--report", src / "street.jpg")
+    assert code == 2 and "one of the input photos" in err
+    code, err = _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
+                     "--hints", hints, "--report", hints)
+    assert code == 2 and "--hints file" in err
+    assert _tree_digest(src) == before and hints.read_text() == "{}"
+    assert not out.exists() or not any(out.iterdir())  # nothing was written
+
+    report = tmp_path / "r.json"
+    assert _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
+                "--report", report)[0] == 0
+    ledger = out / ".tinct-outputs.jsonl"
+    kept = ledger.read_bytes()
+    code, err = _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
+                     "--report", ledger)
+    assert code == 2 and "bookkeeping" in err and ledger.read_bytes() == kept
+    code, err = _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
+                     "--report", out / "camera_color.png")
+    assert code == 2 and "camera.png's result" in err
+    code, err = _run(capsys, "colorize", src / "camera.png", "-o", out, "--models", models_dir,
+                     "--report", report)  # an earlier report: replaced
+    assert code == 0 and json.loads(report.read_text())[0]["skipped"] is True
+
+
+def test_messages_say_what_is_wrong(capsys, format_zoo: Path, models_dir: Path,
+                                    animal_models_dir: Path, tmp_path: Path) -> None:
+    """Issue 22: 'invalid _quality value'; --format jpeg refused; a link loop called a
+    missing file; a ledger that cannot be written blamed on the photo's folder; a moved
+    input folder's earlier output called 'another photo's output'; the TensorFlow note
+    printed twice."""
+    src = _copy(format_zoo, tmp_path / "album", "camera.png")
+    code, err = _run(capsys, "colorize", src, "-o", tmp_path / "o", "--quality", "high")
+    assert code == 2 and "quality must be a whole number from 1 to 100, not 'high'" in err
+    assert "_quality" not in err
+    code, err = _run(capsys, "colorize", src / "camera.png", "-o", tmp_path / "jpeg",
+                     "--models", models_dir, "--format", "JPEG")
+    assert code == 0 and (tmp_path / "jpeg" / "camera_color.jpg").is_file()
+
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)
+    code, err = _run(capsys, "colorize", loop, "-o", tmp_path / "o", "--models", models_dir)
+    assert code == 1 and "link loop" in err and "missing" not in err
+
+    out = tmp_path / "out"
+    (out / "album" / ".tinct-outputs.jsonl").mkdir(parents=True)  # cannot be written
+    code, err = _run(capsys, "colorize", src, "-o", out, "--models", models_dir)
+    assert code == 1 and ".tinct-outputs.jsonl: cannot add to Tinct's list" in err
+    (out / "album" / ".tinct-outputs.jsonl").rmdir()
+    assert _run(capsys, "colorize", src, "-o", out, "--models", models_dir)[0] == 0
+    moved = tmp_path / "moved" / "album"
+    moved.parent.mkdir()
+    src.rename(moved)
+    report = tmp_path / "r.json"
+    code, err = _run(capsys, "colorize", moved, "-o", out, "--models", models_dir,
+                     "--report", report)
+    (item,) = json.loads(report.read_text())
+    assert code == 0 and item["output"].endswith("camera_color_2.png")
+    assert f"is Tinct's output of {src / 'camera.png'} (moved or gone since)" in item["note"]
+
+    code, err = _run(capsys, "colorize", moved, "-o", tmp_path / "tf", "--models",
+                     animal_models_dir, "--backend", "litert")
+    assert code == 0
+    assert err.count("TensorFlow") == 1, err  # the fallback, said once

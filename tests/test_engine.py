@@ -144,7 +144,7 @@ def test_category_without_a_model_falls_back_with_a_note(
     r = animal_cz.colorize(photo, category="beach")
     assert r.category == "beach"
     assert r.models_used == [UNIVERSAL]
-    assert any("beach" in n and "universal" in n for n in r.notes)
+    assert any("beach" in n and "general colours" in n for n in r.notes)
     status = animal_cz.category_status()
     assert status["animal"] == "own model"
     assert {s for c, s in status.items() if c != "animal"} == {"universal model"}
@@ -356,11 +356,14 @@ def test_none_mass_routes_to_the_universal_model(cz: Colorizer, photo: np.ndarra
     a.confidences = {c: p * 0.4 for c, p in a.confidences.items()}  # the rest is "none"
     a.none = 0.6
     used, weights, notes = cz.plan(a)
-    assert used == "city"  # the top category still names the photo
+    # "none of them" (60 %) beats city (10 %): the category says so (issue 22: the
+    # report named city for a photo 99.8 % general).
+    assert used == "general"
+    assert cz.render(a).general == pytest.approx(0.6)
     # house (0.4 x 0.08) is below the soft-routing floor: city and "none" share the weight.
     assert weights == pytest.approx({UNIVERSAL: 0.6 / 0.7, "city": 0.1 / 0.7})
     assert sum(weights.values()) == pytest.approx(1.0)
-    assert any("none of the categories" in n for n in notes)
+    assert any("none of the kinds of scene Tinct knows" in n for n in notes)
     hard = cz.render(a, routing="hard")
     assert hard.models_used == [UNIVERSAL] and hard.weights == {UNIVERSAL: 1.0}
     # Chosen by hand, the category's model is used whatever "none" says.
@@ -391,3 +394,41 @@ def test_a_classifier_with_a_none_output_fills_analysis_none(tmp_path: Path,
     assert sum(a.confidences.values()) + a.none == pytest.approx(1.0, abs=1e-5)
     r = cz21.colorize(photo)
     assert UNIVERSAL in r.weights and sum(r.weights.values()) == pytest.approx(1.0)
+    assert r.general == pytest.approx(a.none)  # the report's general share
+    assert r.category == ("general" if a.none > max(a.confidences.values())
+                          else a.top_category)
+
+
+@pytest.mark.parametrize("change, where", [
+    (lambda m: m["colorizers"][next(iter(m["colorizers"]))]["models"].update(
+        dog=[{"file": "x.keras"}]), "models.dog must be an object"),
+    (lambda m: m["colorizers"][next(iter(m["colorizers"]))]["models"].update(
+        dog={"tflite": "x.tflite"}), "models.dog.file must be a file name"),
+    (lambda m: m["encoder"].update(tflite=123), "encoder.tflite must be a file name, not 123"),
+    (lambda m: m.update(classifier=["classifier.keras"]), "classifier must be an object"),
+    (lambda m: m["colorizers"].update(cubist=[1]), "colorizers.cubist must be an object"),
+    (lambda m: m.update(input_size="big"), "input_size must be a positive whole number"),
+    (lambda m: m.update(categories=123), "category list"),
+])
+def test_a_manifest_of_wrong_types_names_itself_and_the_entry(
+        capsys, tmp_path: Path, models_dir: Path, change, where: str) -> None:
+    """Issue 22: an entry without 'file', a list where an object belongs or 'tflite': 123
+    gave a traceback; now exit 3 with a message naming the manifest and the entry."""
+    import shutil
+
+    from core import cli
+
+    root = shutil.copytree(models_dir, tmp_path / "models")
+    manifest = json.loads((root / "manifest.json").read_text())
+    change(manifest)
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelStoreError, match="manifest") as err:
+        ModelStore(root)
+    assert str(root / "manifest.json") in str(err.value) and where in str(err.value)
+    photo = tmp_path / "a.png"
+    import cv2
+
+    cv2.imwrite(str(photo), np.full((8, 8), 99, np.uint8))
+    code = cli.main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--models", str(root)])
+    err_text = capsys.readouterr().err
+    assert code == 3 and where in err_text and "manifest.json" in err_text

@@ -279,10 +279,16 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
 def test_sigterm_stops_after_the_photo_with_summary_and_report(
-    capsys, format_zoo: Path, models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    capsys, format_zoo: Path, models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sig: str,
 ) -> None:
-    """In this process: the signal arrives while the second photo is being done."""
+    """In this process: the signal arrives while the second photo is being done. SIGHUP
+    (the terminal closed) once killed the run at once; it is a SIGTERM now (issue 22)."""
+    if not hasattr(signal, sig):
+        pytest.skip(f"no {sig} here")
+    signum = getattr(signal, sig)
     import core.batch
 
     files = _photos(format_zoo, tmp_path / "in", 5)
@@ -293,21 +299,70 @@ def test_sigterm_stops_after_the_photo_with_summary_and_report(
     def colorize(*a, **k):
         seen.append(1)
         if len(seen) == 2:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signum)
         return real(*a, **k)
 
     monkeypatch.setattr(core.batch, "colorize_photo", colorize)
     code, err = _run(capsys, "colorize", tmp_path / "in", "-o", out, "--models", models_dir,
                      "--report", rep)
-    assert code == 143 and "stopped by SIGTERM: 3 not started" in err
+    assert code == 128 + signum and f"stopped by {sig}: 3 not started" in err
     assert "2 colorized, 0 already done, 0 failed of 2" in err
     assert len(json.loads(rep.read_text())) == 2 and _no_temp(out)
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers given back
+    assert signal.getsignal(signum) is signal.SIG_DFL  # handlers given back
     monkeypatch.undo()
     code, err = _run(capsys, "colorize", tmp_path / "in", "-o", out, "--models", models_dir,
                      "--report", rep)
     assert code == 0 and "3 colorized, 2 already done, 0 failed of 5" in err
     assert len(files) == 5
+
+
+def test_a_second_ctrl_c_stops_at_once_and_reports_what_was_written(
+    capsys, format_zoo: Path, models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22: the second Ctrl+C waited for the photo being written (a 12 MP PNG takes
+    seconds), then reported nothing done. Now it returns without waiting for that write,
+    and the photos the writer finished are in the summary and the report."""
+    import threading
+
+    import core.batch
+
+    _photos(format_zoo, tmp_path / "in", 6)
+    out, rep = tmp_path / "out", tmp_path / "r.json"
+    real_finish, real_colorize = core.batch.finish, core.batch.colorize_photo
+    release, calls = threading.Event(), []
+    blocked_write_returned, third_started = threading.Event(), threading.Event()
+
+    def finish(*a, **k):
+        calls.append(1)
+        if len(calls) == 3:  # the third photo's write is a slow one
+            third_started.set()  # (the writer has handed the first two over by now)
+            release.wait(120)
+            blocked_write_returned.set()
+        return real_finish(*a, **k)
+
+    colorized = []
+
+    def colorize(*a, **k):
+        colorized.append(1)
+        if len(colorized) == 5:  # the third photo is being written: Ctrl+C twice
+            assert third_started.wait(120)
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_colorize(*a, **k)
+
+    monkeypatch.setattr(core.batch, "finish", finish)
+    monkeypatch.setattr(core.batch, "colorize_photo", colorize)
+    try:
+        code, err = _run(capsys, "colorize", tmp_path / "in", "-o", out, "--models",
+                         models_dir, "--report", rep)
+        assert not blocked_write_returned.is_set()  # it did not wait for that write
+    finally:
+        release.set()
+    assert code == 130 and "stopped by SIGINT" in err and "stopped at once" in err
+    assert "2 colorized, 0 already done, 0 failed of 2" in err
+    items = json.loads(rep.read_text())
+    assert len(items) == 2 and all(i["error"] is None and Path(i["output"]).is_file()
+                                   for i in items)
 
 
 _SLOW_MAIN = """

@@ -91,9 +91,10 @@ def test_leftover_temp_files_of_dead_runs_are_cleaned(tmp_path: Path) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     dead_pid = int(dead.stdout)
-    leftovers = [f".tinct-{dead_pid}-abc123.tmp.jpg", ".k3j4h5g6.tmp"]  # this and older Tinct
+    leftovers = [f".tinct-{dead_pid}-abc123.tmp.jpg"]
     mine = f".tinct-{os.getpid()}-zzz.tmp.png"  # a write still going in this process
-    users = [".notes.tmp", "holiday.tmp", ".tinct-outputs.jsonl", "a.jpg"]
+    # A user's own hidden files, one of them shaped like early Tinct's temp names.
+    users = [".notes.tmp", "holiday.tmp", ".tinct-outputs.jsonl", "a.jpg", ".k3j4h5g6.tmp"]
     for n in [*leftovers, mine, *users]:
         (tmp_path / n).write_bytes(b"x")
     old = time.time() - 3600
@@ -101,6 +102,23 @@ def test_leftover_temp_files_of_dead_runs_are_cleaned(tmp_path: Path) -> None:
     removed = clean_temp_files(tmp_path)
     assert sorted(p.name for p in removed) == sorted(leftovers)
     assert _names(tmp_path) == sorted([mine, *users])
-    fresh_legacy = tmp_path / ".a1b2c3d4.tmp"  # could be an older Tinct writing right now
-    fresh_legacy.write_bytes(b"x")
-    assert clean_temp_files(tmp_path) == [] and fresh_legacy.exists()
+    assert (tmp_path / ".k3j4h5g6.tmp").read_bytes() == b"x"  # a day old: still the user's
+
+
+def test_a_users_hidden_tmp_file_in_the_output_folder_survives_a_batch(
+        tmp_path: Path) -> None:
+    """`-o ~/Pictures`: the user's own `.xxxxxxxx.tmp` is neither deleted nor skipped as
+    Tinct's bookkeeping (it is listed as a hidden file)."""
+    from core.outputs import list_folder, plan_outputs
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(b"x")
+    theirs = src / ".abcd1234.tmp"
+    theirs.write_bytes(b"mine")
+    old = time.time() - 3 * 24 * 3600
+    os.utime(theirs, (old, old))
+    plan_outputs([src / "a.jpg"], src)
+    assert theirs.read_bytes() == b"mine"
+    _, passed, _ = list_folder(src)
+    assert [(p.path.name, p.reason) for p in passed] == [(".abcd1234.tmp", "hidden file")]

@@ -91,14 +91,14 @@ def test_pins_add_move_remove_undo_and_save(qtbot, window, tmp_path: Path) -> No
     with qtbot.waitSignal(window.session.exported, timeout=WAIT_MS) as blocker:
         assert window.save_current() == 1
     written = Path(blocker.args[1])
-    record = read_sidecar(written.with_name(written.stem + ".tinct.json"))
+    record = read_sidecar(written.with_name(written.name + ".tinct.json"))
     assert record.pins == (pin,)
     saved = cv2.cvtColor(cv2.imread(str(written)), cv2.COLOR_BGR2RGB)
     assert np.abs(lab.rgb_to_lab(saved)[60, 20, 1:] - want).max() < 6.0
 
     # The edit file reopens the photo with its pins (in a fresh session of the window).
     window.session.remove(item_id)
-    [again] = window.add_paths([written.with_name(written.stem + ".tinct.json")])
+    [again] = window.add_paths([written.with_name(written.name + ".tinct.json")])
     reopened = window.session.items[again]
     assert reopened.path == tmp_path / "halves.png"
     assert reopened.edit.pins == (pin,) and reopened.category == "auto"
@@ -163,3 +163,75 @@ def test_opening_a_pinned_photo_brings_its_pins_back(qtbot, window, tmp_path: Pa
                              pins=(pin,)))
     [item_id] = window.add_paths([other])
     assert window.session.items[item_id].edit.pins == ()
+
+
+def test_closing_a_photo_can_be_undone_with_its_pins(qtbot, window, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 22: Delete closed a photo without a word and for good, its pins gone. It is
+    one undo step now: Undo opens it again in its place, with its pins and settings."""
+    from core.pins import Pin
+
+    paths = []
+    for n, value in enumerate((60, 120, 180)):
+        paths.append(tmp_path / f"p{n}.png")
+        cv2.imwrite(str(paths[-1]), np.full((40, 60), value, np.uint8))
+    ids = window.add_paths(paths)
+    _wait_done(qtbot, window, ids)
+    middle = ids[1]
+    pin = Pin(10, 10, (200, 40, 40))
+    window.select(middle)
+    window.history.change([middle], "Add pin", pins=(pin,), strength=1.4)
+    messages: list[str] = []
+    window.session.message.connect(messages.append)
+
+    window.strip.setFocus()
+    window.select(middle)
+    qtbot.keyClick(window.strip, Qt.Key.Key_Delete)
+    assert middle not in window.session.items and window.strip.ids() == [ids[0], ids[2]]
+    assert "Closed p1.png (the file is not deleted)" in messages[-1] and "Undo" in messages[-1]
+    assert paths[1].exists()
+
+    window.history.stack.undo()
+    assert window.session.order == ids and window.strip.ids() == ids  # back in its place
+    item = window.session.items[middle]
+    assert item.edit.pins == (pin,) and item.edit.strength == 1.4
+    assert window.session.selected == middle
+    _wait_done(qtbot, window, [middle])  # coloured again
+    window.history.stack.redo()
+    assert middle not in window.session.items
+
+
+def test_pick_and_pin_mode_show_their_state_and_pick_gives_pin_mode_back(
+        qtbot, window, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 22: Pick and "Place pins" had no on-look and no pointer of their own, and a
+    Pick left pin mode on, so the next click dropped a pin."""
+    from gui import theme
+
+    assert "QPushButton:checked, QToolButton:checked" in theme.STYLESHEET
+    gray = np.full((120, 160), 150, np.uint8)
+    cv2.imwrite(str(tmp_path / "flat.png"), gray)
+    [item_id] = window.add_paths([tmp_path / "flat.png"])
+    _wait_done(qtbot, window, [item_id])
+    item, canvas, panel = window.session.items[item_id], window.canvas, window.pins.panel
+    assert not panel.toggle.isChecked()
+
+    panel.eyedropper.setChecked(True)  # Pick, with pin mode off
+    assert canvas.cursor().shape() == Qt.CursorShape.PointingHandCursor
+    _mouse(canvas, QEvent.Type.MouseButtonPress, (20, 60))
+    _mouse(canvas, QEvent.Type.MouseButtonRelease, (20, 60))
+    assert not panel.eyedropper.isChecked() and not panel.toggle.isChecked()  # back off
+    assert window.canvas._tool is None and item.edit.pins == ()  # noqa: SLF001
+    assert canvas.cursor().shape() != Qt.CursorShape.CrossCursor
+    _mouse(canvas, QEvent.Type.MouseButtonPress, (30, 60))  # the next click: no pin
+    _mouse(canvas, QEvent.Type.MouseButtonRelease, (30, 60))
+    assert item.edit.pins == ()
+
+    panel.toggle.setChecked(True)  # pin mode: a crosshair; a Pick keeps it on
+    assert canvas.cursor().shape() == Qt.CursorShape.CrossCursor
+    panel.eyedropper.setChecked(True)
+    _mouse(canvas, QEvent.Type.MouseButtonPress, (20, 60))
+    _mouse(canvas, QEvent.Type.MouseButtonRelease, (20, 60))
+    assert panel.toggle.isChecked() and not panel.eyedropper.isChecked()
+    assert item.edit.pins == () and canvas.cursor().shape() == Qt.CursorShape.CrossCursor
+    panel.eyedropper.setChecked(True)  # turning pin mode off ends a Pick too
+    panel.toggle.setChecked(False)
+    assert not panel.eyedropper.isChecked() and not window.pins.tool.picking

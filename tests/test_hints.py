@@ -68,7 +68,7 @@ def test_bad_pins_fail_their_photo_with_the_reason(tmp_path: Path) -> None:
 
 def test_sidecar_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "photo_color.jpg"
-    assert sidecar_path(out) == tmp_path / "photo_color.tinct.json"
+    assert sidecar_path(out) == tmp_path / "photo_color.jpg.tinct.json"
     record = EditRecord(str(tmp_path / "photo.jpg"), str(out), "dress", 0.8, "hard",
                         (Pin(1, 2, (1, 2, 3)), Pin(10.5, 3, (200, 100, 0))))
     sidecar_path(out).write_text(sidecar_text(record))

@@ -301,3 +301,42 @@ def test_photo_module_has_no_second_writer() -> None:
             continue
         assert "mkstemp" not in text and "os.replace(" not in text, path
     assert isinstance(Photo, type)
+
+
+# --------------------------------------------------------------------------- the ledger (issue 22)
+
+
+def test_damaged_ledger_lines_cost_only_themselves(tmp_path: Path) -> None:
+    """Lines of the wrong types, one invalid UTF-8 byte, a line cut short: each loses only
+    itself (it once crashed every rerun, or discarded the whole ledger: all redone as _2),
+    and a record appended after a partial last line is not swallowed by it."""
+    a, b, c = (_scan(tmp_path / "in" / f"{n}.png", v) for n, v in (("a", 1), ("b", 2),
+                                                                   ("c", 3)))
+    out = tmp_path / "out"
+    _run([a, b], out)
+    ledger = out / LEDGER_NAME
+    with open(ledger, "ab") as f:
+        f.write(b'{"output": 5, "input": [], "input_size": "x", "input_mtime_ns": 1, '
+                b'"size": 1, "mtime_ns": 1}\n')
+        f.write(b'{"output": "../escape.png", "input": "/x", "input_size": 1, '
+                b'"input_mtime_ns": 1, "size": 1, "mtime_ns": 1}\n')
+        f.write(b'[1, 2]\n"text"\n{"output": "\xff\xfe"}\n' + b"[" * 100_000 + b"\n")
+        f.write(b'{"output": "half a line')  # the last line, cut short by a crash
+    for t in plan_outputs([a, b], out).targets:
+        assert t.done and t.output.name == f"{t.input.stem}_color.png"
+    _run([c], out)  # appended after the partial line: a line of its own
+    assert plan_outputs([c], out).targets[0].done
+    assert outputs.Ledger(out).by_input.keys() == {str(p.resolve()) for p in (a, b, c)}
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+def test_a_file_name_that_is_not_utf8_is_recorded_and_found_again(tmp_path: Path) -> None:
+    """A Latin-1 folder name ('Großeltern'): the ledger line once failed to encode (the
+    batch's writer thread died and the batch hung)."""
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/Gro\xdfeltern"))
+    src = _scan(folder / "x.png")
+    out = Path(os.fsdecode(bytes(tmp_path) + b"/out\xe9"))
+    names = _run([folder], out)
+    assert list(names.values()) == [f"{folder.name}/x_color.png"]
+    (t,) = plan_outputs([folder], out).targets
+    assert t.done and t.input == src

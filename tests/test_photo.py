@@ -208,6 +208,23 @@ def test_multi_picture_phone_jpeg_reads_as_jpeg(tmp_path: Path, cat: np.ndarray)
     assert default_format_for(ph.format) == "jpg"
 
 
+@pytest.mark.parametrize("fmt", ["tif", "webp", "gif"])
+def test_only_the_first_page_or_frame_is_used_and_said(tmp_path: Path, gray: np.ndarray,
+                                                      fmt: str) -> None:
+    """Issue 22: a multi-page TIFF or an animated WebP was read as its first frame without
+    a word; the photo's notes (the report, the app) say it now."""
+    pages = [Image.fromarray(gray[:30, :40] // k) for k in (1, 2, 3)]
+    p = tmp_path / f"album.{fmt}"
+    pages[0].save(p, save_all=True, append_images=pages[1:])
+    ph = load_photo(p)
+    assert ph.frames == 3 and ph.size == (40, 30)
+    what = "pages" if fmt == "tif" else "frames"
+    assert ph.notes == [f"album.{fmt} has 3 {what}: only the first was colorized"]
+    single = tmp_path / f"one.{fmt}"
+    pages[0].save(single)
+    assert load_photo(single).notes == []
+
+
 def test_gif_first_frame(tmp_path: Path) -> None:
     red = Image.new("RGB", (40, 30), (255, 0, 0))
     blue = Image.new("RGB", (40, 30), (0, 0, 255))
@@ -311,7 +328,55 @@ def test_orientation_applied_once_on_16bit(tmp_path: Path, rgb16: np.ndarray, fm
     assert _read_exif(ph.exif)[0x0112] == 1
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("mode", ["L", "I;16", "RGB"])
+def test_every_orientation_of_a_tiff_scan_is_upright(tmp_path: Path, gray: np.ndarray,
+                                                     mode: str, orientation: int) -> None:
+    """Issue 22: Pillow turns RGB TIFFs itself on load but not gray ones (8 or 16 bit),
+    and drops the tag either way: gray scans with orientation 5-8 came out sideways."""
+    stored = gray[:40, :70].copy()  # not square: a wrong turn changes the shape
+    if mode == "I;16":
+        stored = stored.astype(np.uint16) * 257
+        im = Image.new("I;16", stored.shape[::-1])
+        im.frombytes(stored.astype("<u2").tobytes())
+    else:
+        im = Image.fromarray(stored if mode == "L" else np.dstack([stored] * 3))
+    p = tmp_path / "scan.tif"
+    im.save(p, tiffinfo={0x0112: orientation})
+    ph = load_photo(p)
+    want = photo._apply_orientation(stored, orientation)
+    np.testing.assert_array_equal(ph.rgb[..., 0], want)
+    assert ph.bit_depth == (16 if mode == "I;16" else 8)
+
+
 # --------------------------------------------------------------------------- saving
+
+
+@pytest.mark.parametrize("src", ["jpg", "png", "tif"])
+def test_scan_resolution_is_kept(tmp_path: Path, gray: np.ndarray, src: str) -> None:
+    """Issue 22: a 600 dpi scan saved as JPEG or PNG came out with no dpi (72 in viewers);
+    archivists print by it. Kept in JPEG, PNG and TIFF, 8 and 16 bit, axes swapped by a
+    quarter turn."""
+    from core.export import ExportOptions, write_result
+
+    p = tmp_path / f"scan.{src}"
+    Image.fromarray(gray[:30, :50]).save(p, dpi=(600, 300))
+    ph = load_photo(p)
+    assert ph.dpi == (600, 300)
+    rgb = ph.rgb.astype(np.float32) / 255
+    for fmt in ("jpg", "png", "tiff"):
+        out = write_result(ph, rgb, tmp_path / f"out_{src}.{fmt}", ExportOptions(fmt=fmt))
+        with Image.open(out) as im:
+            assert tuple(round(v) for v in im.info["dpi"]) == (600, 300), (fmt, im.info)
+    out16 = save_photo(tmp_path / "deep.png", ph.rgb.astype(np.uint16) * 257, bit_depth=16,
+                       dpi=ph.dpi)
+    assert load_photo(out16).dpi == (600, 300)
+    turned = tmp_path / f"turned.{src}"
+    if src != "png":  # PNG orientation lives in eXIf, which Pillow's PNG save writes too
+        Image.fromarray(gray[:30, :50]).save(turned, dpi=(600, 300), exif=_exif(6).tobytes())
+        assert load_photo(turned).dpi == (300, 600)
+
+
 
 
 @pytest.mark.parametrize(("fmt", "depth"), [("jpg", 8), ("png", 8), ("webp", 8), ("tiff", 8),
