@@ -7,7 +7,7 @@ one) | what the colorizer is given | before | after:
   (most false colour on neutral things, most blotches, largest ab error);
 - ``old_scans.jpg``: **simulated** scans of old prints, made from general
   validation photos (faded, yellowed, grainy, dusty, cracked; see
-  :func:`old_print`), so the truth is known;
+  :func:`old_print` and :mod:`core.oldprint`), so the truth is known;
 - ``real_gray.jpg``: real gray photos without any truth (scikit-image's).
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from core import lab
+from core import lab, oldprint
 from core.filesafe import atomic_write
 
 #: fn(uint8 RGB photo) -> RGB float 0..1 at the photo's size
@@ -30,35 +30,16 @@ Render = Callable[[np.ndarray], np.ndarray]
 def old_print(rgb: np.ndarray, seed: int = 0) -> np.ndarray:
     """A simulated scan of an old black-and-white print of ``rgb`` (uint8 RGB).
 
-    Gray, contrast faded and blacks lifted, a warm yellowed paper tone, film
-    grain, a slight blur, dust specks and a few thin bright cracks: the
-    damage real family photos bring, on a photo whose colours we know.
+    The lightness goes through :func:`core.oldprint.simulate` (faded, grainy,
+    blurred, dusty, cracked, stained, torn: the one simulator of old prints),
+    then gets a warm yellowed paper tone: the damage real family photos bring,
+    on a photo whose colours we know.
     """
-    rng = np.random.default_rng(seed)
-    h, w = rgb.shape[:2]
     L = lab.luminance(rgb)
-    L = 18.0 + 0.68 * L  # faded: lifted blacks, dull whites
-    L = cv2.GaussianBlur(L, (0, 0), 0.7)
-    L += rng.normal(0.0, 2.5, L.shape).astype(np.float32)  # grain
-    img = Image.fromarray(np.zeros((h, w), np.uint8))
-    draw = ImageDraw.Draw(img)
-    for _ in range(rng.integers(2, 5)):  # cracks: random walks across the print
-        x, y = float(rng.uniform(0, w)), float(rng.uniform(0, h))
-        angle = rng.uniform(0, 2 * np.pi)
-        pts = [(x, y)]
-        for _ in range(rng.integers(6, 14)):
-            angle += rng.normal(0, 0.5)
-            x += 12 * np.cos(angle)
-            y += 12 * np.sin(angle)
-            pts.append((x, y))
-        draw.line(pts, fill=255, width=int(rng.integers(1, 3)))
-    for _ in range(rng.integers(40, 90)):  # dust
-        x, y, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.5, 1.8)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=int(rng.choice([128, 255])))
-    marks = np.asarray(img, np.float32)
-    L = np.where(marks == 255, 92.0, np.where(marks == 128, 12.0, L))
-    lab_img = np.zeros((h, w, 3), np.float32)
-    lab_img[..., 0] = np.clip(L, 0, 100)
+    g = np.clip(L * 2.55 + 0.5, 0, 255).astype(np.uint8)
+    scan = oldprint.simulate(g, np.random.default_rng(seed))
+    lab_img = np.zeros(rgb.shape[:2] + (3,), np.float32)
+    lab_img[..., 0] = scan.gray.astype(np.float32) / 2.55
     lab_img[..., 1], lab_img[..., 2] = 2.0, 11.0  # yellowed paper
     return (lab.lab_to_rgb(lab_img) * 255 + 0.5).astype(np.uint8)
 
