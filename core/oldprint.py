@@ -48,7 +48,9 @@ def simulate(gray: np.ndarray, rng: np.random.Generator, *,
 
     ``damage``: True for every kind of local damage, False for none (only the
     global degradations: a colorizer's training input), or the label values
-    to draw (e.g. ``{LINE, DUST}``). ``strength`` scales every random
+    to draw (e.g. ``{LINE, DUST}``); the same seed gives the same print
+    either way, so ``damage=False`` is the truth a repair aims at (up to the
+    blur and JPEG spreading the damage). ``strength`` scales every random
     amplitude and count (0: the photo unchanged; 1: the realistic range; up
     to ~2 for a very bad print).
     """
@@ -63,19 +65,23 @@ def simulate(gray: np.ndarray, rng: np.random.Generator, *,
     if s == 0.0 or h < 2 or w < 2:
         return OldPrint(gray.copy(), mask)
     scale = max(h, w) / 512.0  # sizes are given for a 512 px print
+    # the print's fate and each kind of damage draw from streams of their own, so the
+    # same seed gives the same faded print with or without damage (the repair's truth)
+    seeds = rng.integers(0, 2**63 - 1, size=1 + len(KINDS))
+    grng = np.random.default_rng(seeds[0])
     x = gray.astype(np.float32) / 255.0
-    x = _grain(x, rng, s, scale)
-    x = _fade(x, rng, s)
+    x = _grain(x, grng, s, scale)
+    x = _fade(x, grng, s)
     # local damage on the faded print, in the order it happens to a print
     for kind, draw in ((STAIN, _stains), (LINE, _lines), (DUST, _dust), (TEAR, _tears)):
         if kind in kinds:
             before = x
-            x, alpha = draw(x, rng, s, scale)
+            x, alpha = draw(x, np.random.default_rng(seeds[kind]), s, scale)
             mask[(alpha >= 0.35) & (np.abs(x - before) >= VISIBLE)] = kind
-    x = _exposure(x, rng, s)
-    x = _blur(x, rng, s, scale)
+    x = _exposure(x, grng, s)
+    x = _blur(x, grng, s, scale)
     out = (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    return OldPrint(_jpeg(out, rng, s), mask)
+    return OldPrint(_jpeg(out, grng, s), mask)
 
 
 # ------------------------------------------------------------------ helpers

@@ -63,6 +63,17 @@ def test_no_damage_means_an_empty_mask_but_still_an_old_print(photo: np.ndarray)
         assert np.abs(r.gray.astype(int) - photo).mean() > 1.0
 
 
+def test_the_same_seed_without_damage_is_the_same_print_outside_the_damage(
+        photo: np.ndarray) -> None:
+    for seed in range(4):
+        damaged = simulate(photo, np.random.default_rng(seed))
+        clean = simulate(photo, np.random.default_rng(seed), damage=False)
+        far = cv2.dilate((damaged.mask > 0).astype(np.uint8), np.ones((9, 9), np.uint8)) == 0
+        diff = np.abs(damaged.gray.astype(int) - clean.gray)
+        assert np.median(diff[far]) <= 1 and np.percentile(diff[far], 99) <= 12
+        assert diff[damaged.mask > 0].mean() > 5
+
+
 def test_masked_pixels_changed_and_lines_go_both_ways(photo: np.ndarray) -> None:
     brighter = darker = 0
     for seed in range(10):
