@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help='colour pins per photo: {"scan.jpg": [{"x": 120, "y": 40, '
                         '"color": "#2a3f8f"}]} (keys: the input path as given, or its name)')
     c.add_argument("--overwrite", action="store_true", help="redo outputs that exist")
+    c.add_argument("--repair", action="store_true",
+                   help="repair scratches, cracks, dust, tears, stains and fading before "
+                        "colouring (the report says what was found)")
     c.add_argument("--models", type=Path, help="models folder (default: the shipped one)")
     c.add_argument("--architecture", help="colorizer architecture of the models folder")
     r = c.add_argument_group("cluster", "run the batch on Ray (pip install -e \".[cluster]\")")
@@ -290,7 +293,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         try:
             report = runner(
                 args.inputs, out, colorizer,
-                ColorizeOptions(args.category, args.strength, args.routing, hints=hints),
+                ColorizeOptions(args.category, args.strength, args.routing, hints=hints,
+                                repair=args.repair),
                 export,
                 recursive=args.recursive, progress=progress,
                 cancelled=lambda: bool(stop), on_item=report_file.add, plan=plan,

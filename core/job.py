@@ -79,6 +79,7 @@ class ColorizeOptions:
     routing: str = "soft"
     pins: tuple[Pin, ...] = ()  # this photo's colour pins (the app's Save)
     hints: Hints | None = None  # per-input pins of a batch (the CLI's --hints)
+    repair: bool = False  # repair the print's damage and fading first (core.repair)
 
     def pins_for(self, path: Path | None) -> tuple[Pin, ...]:
         """The pins of one input: its own, else the hints file's (PinError when bad)."""
@@ -105,6 +106,7 @@ class ItemResult:
     passed_over: str | None = None  # a folder entry not taken as a photo: why
     pins: list[dict[str, Any]] = field(default_factory=list)  # colour pins used, as in --hints
     sidecar: str | None = None  # the edit file written beside the output (when pinned)
+    repair: dict[str, Any] | None = None  # what --repair found and did (core.repair's report)
 
     def to_report(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,6 +153,9 @@ def colorize_photo(
         try:
             with _colorize_errors(path):  # a bad pin is a ValueError too
                 pins = options.pins_for(photo.path)
+                if options.repair and L is None:
+                    L = lightness_of(photo, repair=True)
+                    analysis = None  # the repaired print is analysed, not the damaged one
                 if analysis is None:
                     analysis = colorizer.analyze(photo.rgb, L)
                 rendering = colorizer.render_pending(analysis, options.category,
@@ -166,12 +171,25 @@ def colorize_photo(
     raise AssertionError("unreachable")
 
 
-def lightness_of(photo: Photo) -> np.ndarray:
-    """The photo's ``engine.lightness`` (for ``colorize_photo(L=...)``); errors: ReadError."""
+def lightness_of(photo: Photo, repair: bool = False) -> np.ndarray:
+    """The photo's ``engine.lightness`` (for ``colorize_photo(L=...)``); errors: ReadError.
+
+    ``repair``: the lightness of the repaired print (:func:`core.repair.repair`),
+    what the colour then runs on; ``photo.repair`` gets its report.
+    """
     from core.engine import lightness
 
     with _colorize_errors(photo.path or Path("<photo>")):
-        return lightness(photo.rgb)
+        L = lightness(photo.rgb)
+        if repair:
+            from core import repair as rp
+
+            fixed = rp.repair(L, detector=rp.shared_detector())
+            photo.repair = fixed.report
+            if rp.faded_colour(photo.rgb):
+                photo.repair = {**fixed.report, "colour_print": True}
+            L = fixed.L
+        return L
 
 
 def complete(rendering: Rendering, path: Path | None) -> ColorizeResult:
@@ -320,6 +338,7 @@ def finish(
     item.models_used = list(result.models_used)
     notes = [n for n in (target.note, *result.notes) if n]
     item.note = "; ".join(dict.fromkeys(notes)) or None
+    item.repair = photo.repair
     if result.pins:
         item.pins = [p.to_json() for p in result.pins]
         item.sidecar = str(_write_sidecar(target, result, options))

@@ -108,6 +108,8 @@ class Photo:
     icc: bytes | None  # an RGB ICC profile, or None (sRGB)
     format: str  # Pillow format name of the source
     bit_depth: int  # 8 or 16
+    #: what the repair did to its lightness (core.repair's report), when it was repaired
+    repair: dict | None = None
 
     @property
     def size(self) -> tuple[int, int]:

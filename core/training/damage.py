@@ -1,0 +1,177 @@
+"""Train the damage detector on clean photos with simulated old-print damage.
+
+Each round draws fresh damage (:func:`core.oldprint.simulate`) on the training
+photos, so the detector never sees the same scratch twice and the data costs
+no disk. Photos: the general/ folder of the shared photo set, **even** file
+indices for training, odd ones held out (the benchmark's); nothing from the
+prepared test split. A photo is upscaled to 512 px before damage is drawn (the
+simulator's reference size, and the scale the repair pipeline runs the
+detector at), then cut into random 256 px tiles.
+
+Resumable: after every round the weights and the round number are written
+atomically to the run folder; a run restarted with the same folder continues
+from the last complete round (the optimizer's moments start afresh).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core import lab, oldprint
+from core.filesafe import atomic_json, atomic_path
+
+Log = Callable[[str], None]
+#: the print size the detector learns at (and repair runs it at, per 512 px)
+WORK_SIDE = 512
+TILE = 256
+
+
+@dataclass
+class DamageSettings:
+    """What decides a detector training run (stored beside its weights)."""
+
+    rounds: int = 30
+    per_round: int = 384  # tiles of fresh damage per round
+    batch: int = 16
+    lr: float = 2e-3
+    #: loss weight per class (none, line, dust, tear, stain): rare thin damage counts more
+    class_weights: tuple[float, ...] = (1.0, 8.0, 8.0, 2.0, 2.0)
+    clean_fraction: float = 0.1  # tiles with no local damage: edges are not cracks
+    seed: int = 0
+    widths: tuple[int, ...] = (12, 24, 32, 48)
+
+
+def photo_files(folder: Path, parity: int) -> list[Path]:
+    """The folder's photos whose index in sorted order has this parity (0 train, 1 held out)."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".webp", ".jpg", ".png"))
+    return files[parity::2]
+
+
+def load_lightness(path: Path) -> np.ndarray:
+    """A photo's lightness as uint8 (L * 2.55): what the detector and the repair see."""
+    rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return np.clip(lab.luminance(rgb) * 2.55 + 0.5, 0, 255).astype(np.uint8)
+
+
+def damaged_tile(gray: np.ndarray, rng: np.random.Generator, clean_fraction: float = 0.1
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One training pair: a 256 px tile of the photo, upscaled to 512 and damaged; its labels."""
+    h, w = gray.shape
+    s = WORK_SIDE / max(h, w) * rng.uniform(0.85, 1.2)
+    big = cv2.resize(gray, (max(TILE, round(w * s)), max(TILE, round(h * s))),
+                     interpolation=cv2.INTER_CUBIC)
+    damage = rng.uniform() >= clean_fraction
+    sim = oldprint.simulate(big, rng, damage=damage, strength=float(rng.uniform(0.3, 1.6)))
+    y = int(rng.integers(0, big.shape[0] - TILE + 1))
+    x = int(rng.integers(0, big.shape[1] - TILE + 1))
+    g, m = sim.gray[y:y + TILE, x:x + TILE], sim.mask[y:y + TILE, x:x + TILE]
+    if rng.uniform() < 0.5:
+        g, m = g[:, ::-1], m[:, ::-1]
+    if rng.uniform() < 0.5:
+        g, m = g.T, m.T
+    return np.ascontiguousarray(g), np.ascontiguousarray(m)
+
+
+def make_round(grays: Sequence[np.ndarray], n: int, seed: int, clean_fraction: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` damaged tiles of random photos: (N, T, T, 1) float 0..1 and (N, T, T) labels."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((n, TILE, TILE, 1), np.float32)
+    y = np.empty((n, TILE, TILE), np.uint8)
+    for i in range(n):
+        g, m = damaged_tile(grays[int(rng.integers(len(grays)))], rng, clean_fraction)
+        x[i, ..., 0] = g / 255.0
+        y[i] = m
+    return x, y
+
+
+def weighted_loss(class_weights: Sequence[float]):
+    """Per-pixel cross-entropy weighted by the true class (thin damage is ~1% of pixels)."""
+    from core.backend import keras
+
+    k = keras()
+    ops = k.ops
+    wts = np.asarray(class_weights, np.float32)
+
+    def loss(y_true, y_pred):
+        t = ops.cast(y_true, "int32")
+        ce = k.losses.sparse_categorical_crossentropy(t, y_pred)
+        return ops.mean(ce * ops.take(ops.convert_to_tensor(wts), t))
+
+    return loss
+
+
+def train_detector(photos: Path, run: Path, settings: DamageSettings | None = None,
+                   log: Log = print, time_budget: float | None = None) -> Path:
+    """Train (or resume) the detector into ``run``; return the weights file.
+
+    Stops after ``settings.rounds`` rounds or once ``time_budget`` seconds
+    have passed (the next run with the same folder resumes).
+    """
+    from core.backend import keras
+    from core.nets.damage import build_detector
+
+    settings = settings or DamageSettings()
+    run.mkdir(parents=True, exist_ok=True)
+    weights, state_file = run / "detector.weights.h5", run / "state.json"
+    t0 = time.perf_counter()
+    files = photo_files(photos, 0)
+    grays = [load_lightness(p) for p in files]
+    log(f"damage: {len(grays)} training photos (even indices of {photos})")
+    model = build_detector(settings.widths)
+    k = keras()
+    model.compile(optimizer=k.optimizers.Adam(settings.lr),
+                  loss=weighted_loss(settings.class_weights))
+    start, history = 0, []
+    if state_file.is_file() and weights.is_file():
+        state = json.loads(state_file.read_text())
+        model.load_weights(weights)
+        start, history = int(state["round"]), list(state["history"])
+        log(f"damage: resuming after round {start}")
+    for r in range(start, settings.rounds):
+        if time_budget is not None and time.perf_counter() - t0 > time_budget:
+            log(f"damage: time budget spent after round {r}")
+            break
+        # cosine decay over the planned rounds, the same on a resumed run
+        lr = settings.lr * 0.5 * (1 + np.cos(np.pi * r / settings.rounds))
+        model.optimizer.learning_rate = max(lr, settings.lr * 0.02)
+        x, y = make_round(grays, settings.per_round, settings.seed * 100003 + r,
+                          settings.clean_fraction)
+        h = model.fit(x, y, batch_size=settings.batch, epochs=1, verbose=0)
+        loss = float(h.history["loss"][-1])
+        history.append({"round": r + 1, "loss": loss, "lr": float(lr),
+                        "seconds": round(time.perf_counter() - t0, 1)})
+        with atomic_path(weights) as tmp:  # weights first, then the round that says so
+            model.save_weights(tmp)
+        atomic_json(state_file, {"round": r + 1, "history": history,
+                                 "settings": asdict(settings)})
+        log(f"damage: round {r + 1}/{settings.rounds} loss {loss:.4f} "
+            f"({time.perf_counter() - t0:.0f} s)")
+    return weights
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m core.training.damage PHOTOS RUN [--rounds N] [--minutes M]``."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("photos", type=Path, help="folder of clean photos (even indices train)")
+    p.add_argument("run", type=Path, help="run folder (resumes if it has a checkpoint)")
+    p.add_argument("--rounds", type=int, default=DamageSettings.rounds)
+    p.add_argument("--per-round", type=int, default=DamageSettings.per_round)
+    p.add_argument("--minutes", type=float, help="stop after this long (resume later)")
+    a = p.parse_args(argv)
+    s = DamageSettings(rounds=a.rounds, per_round=a.per_round)
+    train_detector(a.photos, a.run, s, time_budget=a.minutes * 60 if a.minutes else None)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
