@@ -38,12 +38,14 @@ class DamageSettings:
     """What decides a detector training run (stored beside its weights)."""
 
     rounds: int = 30
-    per_round: int = 384  # tiles of fresh damage per round
+    per_round: int = 768  # tiles of fresh damage per round
     batch: int = 16
-    lr: float = 2e-3
+    lr: float = 3e-3
     #: loss weight per class (none, line, dust, tear, stain): rare thin damage counts more
     class_weights: tuple[float, ...] = (1.0, 8.0, 8.0, 2.0, 2.0)
     clean_fraction: float = 0.1  # tiles with no local damage: edges are not cracks
+    tile: int = 128  # training tiles (the net is fully convolutional; it runs on 256)
+    crops: int = 4  # tiles cut from each simulated print (the simulation is the cost)
     seed: int = 0
     widths: tuple[int, ...] = (12, 24, 32, 48)
 
@@ -60,35 +62,42 @@ def load_lightness(path: Path) -> np.ndarray:
     return np.clip(lab.luminance(rgb) * 2.55 + 0.5, 0, 255).astype(np.uint8)
 
 
-def damaged_tile(gray: np.ndarray, rng: np.random.Generator, clean_fraction: float = 0.1
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """One training pair: a 256 px tile of the photo, upscaled to 512 and damaged; its labels."""
+def damaged_tiles(gray: np.ndarray, rng: np.random.Generator, tile: int = TILE, crops: int = 1,
+                  clean_fraction: float = 0.1) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Training pairs from one photo: upscaled to ~512 px, damaged, ``crops`` random tiles."""
     h, w = gray.shape
     s = WORK_SIDE / max(h, w) * rng.uniform(0.85, 1.2)
-    big = cv2.resize(gray, (max(TILE, round(w * s)), max(TILE, round(h * s))),
+    big = cv2.resize(gray, (max(tile, round(w * s)), max(tile, round(h * s))),
                      interpolation=cv2.INTER_CUBIC)
     damage = rng.uniform() >= clean_fraction
     sim = oldprint.simulate(big, rng, damage=damage, strength=float(rng.uniform(0.3, 1.6)))
-    y = int(rng.integers(0, big.shape[0] - TILE + 1))
-    x = int(rng.integers(0, big.shape[1] - TILE + 1))
-    g, m = sim.gray[y:y + TILE, x:x + TILE], sim.mask[y:y + TILE, x:x + TILE]
-    if rng.uniform() < 0.5:
-        g, m = g[:, ::-1], m[:, ::-1]
-    if rng.uniform() < 0.5:
-        g, m = g.T, m.T
-    return np.ascontiguousarray(g), np.ascontiguousarray(m)
+    out = []
+    for _ in range(crops):
+        y = int(rng.integers(0, big.shape[0] - tile + 1))
+        x = int(rng.integers(0, big.shape[1] - tile + 1))
+        g, m = sim.gray[y:y + tile, x:x + tile], sim.mask[y:y + tile, x:x + tile]
+        if rng.uniform() < 0.5:
+            g, m = g[:, ::-1], m[:, ::-1]
+        if rng.uniform() < 0.5:
+            g, m = g.T, m.T
+        out.append((np.ascontiguousarray(g), np.ascontiguousarray(m)))
+    return out
 
 
-def make_round(grays: Sequence[np.ndarray], n: int, seed: int, clean_fraction: float
-               ) -> tuple[np.ndarray, np.ndarray]:
+def make_round(grays: Sequence[np.ndarray], n: int, seed: int, clean_fraction: float,
+               tile: int = TILE, crops: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """``n`` damaged tiles of random photos: (N, T, T, 1) float 0..1 and (N, T, T) labels."""
     rng = np.random.default_rng(seed)
-    x = np.empty((n, TILE, TILE, 1), np.float32)
-    y = np.empty((n, TILE, TILE), np.uint8)
-    for i in range(n):
-        g, m = damaged_tile(grays[int(rng.integers(len(grays)))], rng, clean_fraction)
-        x[i, ..., 0] = g / 255.0
-        y[i] = m
+    x = np.empty((n, tile, tile, 1), np.float32)
+    y = np.empty((n, tile, tile), np.uint8)
+    i = 0
+    while i < n:
+        pairs = damaged_tiles(grays[int(rng.integers(len(grays)))], rng, tile, crops,
+                              clean_fraction)
+        for g, m in pairs[: n - i]:
+            x[i, ..., 0] = g / 255.0
+            y[i] = m
+            i += 1
     return x, y
 
 
@@ -143,7 +152,7 @@ def train_detector(photos: Path, run: Path, settings: DamageSettings | None = No
         lr = settings.lr * 0.5 * (1 + np.cos(np.pi * r / settings.rounds))
         model.optimizer.learning_rate = max(lr, settings.lr * 0.02)
         x, y = make_round(grays, settings.per_round, settings.seed * 100003 + r,
-                          settings.clean_fraction)
+                          settings.clean_fraction, settings.tile, settings.crops)
         h = model.fit(x, y, batch_size=settings.batch, epochs=1, verbose=0)
         loss = float(h.history["loss"][-1])
         history.append({"round": r + 1, "loss": loss, "lr": float(lr),
@@ -157,6 +166,45 @@ def train_detector(photos: Path, run: Path, settings: DamageSettings | None = No
     return weights
 
 
+def ship(run: Path, models_dir: Path, log: Log = print) -> dict:
+    """Put a run's detector in a models folder: its Keras weights, a LiteRT export in
+    256 px tiles (float16 weights, what the app runs), and a ``damage`` entry in the
+    manifest (what it is, how it was trained, the export's largest difference)."""
+    from core.filesafe import atomic_bytes
+    from core.litert import convert
+    from core.nets.damage import ARCHITECTURE, CLASSES, build_detector
+    from core.repair import MODEL_TFLITE, MODEL_WEIGHTS, TILE
+
+    state = json.loads((run / "state.json").read_text())
+    model = build_detector(tuple(state["settings"]["widths"]))
+    model.load_weights(run / "detector.weights.h5")
+    with atomic_path(models_dir / MODEL_WEIGHTS) as tmp:
+        model.save_weights(tmp)
+    blob = convert(model, [(None, TILE, TILE, 1)], weights="float16")
+    atomic_bytes(models_dir / MODEL_TFLITE, blob)
+    from core.backend import LiteRTRunner
+
+    x = np.random.default_rng(0).uniform(0, 1, (2, TILE, TILE, 1)).astype(np.float32)
+    diff = float(np.abs(LiteRTRunner(models_dir / MODEL_TFLITE)(x)[0] -
+                        np.asarray(model(x, training=False))).max())
+    manifest_file = models_dir / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    hist = state["history"]
+    manifest["damage"] = {
+        "file": MODEL_WEIGHTS, "tflite": MODEL_TFLITE, "architecture": ARCHITECTURE,
+        "classes": list(CLASSES), "tile": TILE, "parameters": int(model.count_params()),
+        "training": {"photos": "general/ even indices", "rounds": len(hist),
+                     "tiles": len(hist) * state["settings"]["per_round"],
+                     "final_loss": round(hist[-1]["loss"], 4),
+                     "seconds": hist[-1]["seconds"], "settings": state["settings"]},
+        "litert_parity_max": round(diff, 5),
+    }
+    atomic_json(manifest_file, manifest)
+    log(f"damage: shipped {MODEL_WEIGHTS} and {MODEL_TFLITE} to {models_dir} "
+        f"(LiteRT max diff {diff:.2e})")
+    return manifest["damage"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m core.training.damage PHOTOS RUN [--rounds N] [--minutes M]``."""
     import argparse
@@ -167,7 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=DamageSettings.rounds)
     p.add_argument("--per-round", type=int, default=DamageSettings.per_round)
     p.add_argument("--minutes", type=float, help="stop after this long (resume later)")
+    p.add_argument("--ship", type=Path, metavar="MODELS",
+                   help="only put the run's detector into this models folder")
     a = p.parse_args(argv)
+    if a.ship:
+        ship(a.run, a.ship)
+        return 0
     s = DamageSettings(rounds=a.rounds, per_round=a.per_round)
     train_detector(a.photos, a.run, s, time_budget=a.minutes * 60 if a.minutes else None)
     return 0
