@@ -80,6 +80,7 @@ class ColorizeOptions:
     pins: tuple[Pin, ...] = ()  # this photo's colour pins (the app's Save)
     hints: Hints | None = None  # per-input pins of a batch (the CLI's --hints)
     repair: bool = False  # repair the print's damage and fading first (core.repair)
+    repair_strokes: tuple[Any, ...] = ()  # the app's brush strokes on the repair mask
 
     def pins_for(self, path: Path | None) -> tuple[Pin, ...]:
         """The pins of one input: its own, else the hints file's (PinError when bad)."""
@@ -154,7 +155,7 @@ def colorize_photo(
             with _colorize_errors(path):  # a bad pin is a ValueError too
                 pins = options.pins_for(photo.path)
                 if options.repair and L is None:
-                    L = lightness_of(photo, repair=True)
+                    L = lightness_of(photo, repair=True, strokes=options.repair_strokes)
                     analysis = None  # the repaired print is analysed, not the damaged one
                 if analysis is None:
                     analysis = colorizer.analyze(photo.rgb, L)
@@ -171,7 +172,8 @@ def colorize_photo(
     raise AssertionError("unreachable")
 
 
-def lightness_of(photo: Photo, repair: bool = False) -> np.ndarray:
+def lightness_of(photo: Photo, repair: bool = False, strokes: tuple[Any, ...] = ()
+                 ) -> np.ndarray:
     """The photo's ``engine.lightness`` (for ``colorize_photo(L=...)``); errors: ReadError.
 
     ``repair``: the lightness of the repaired print (:func:`core.repair.repair`),
@@ -184,7 +186,7 @@ def lightness_of(photo: Photo, repair: bool = False) -> np.ndarray:
         if repair:
             from core import repair as rp
 
-            fixed = rp.repair(L, detector=rp.shared_detector())
+            fixed = rp.repair(L, detector=rp.shared_detector(), strokes=tuple(strokes))
             photo.repair = fixed.report
             if rp.faded_colour(photo.rgb):
                 photo.repair = {**fixed.report, "colour_print": True}
@@ -341,6 +343,7 @@ def finish(
     item.repair = photo.repair
     if result.pins:
         item.pins = [p.to_json() for p in result.pins]
+    if result.pins or options.repair:  # how it was made, so the app can reopen the edit
         item.sidecar = str(_write_sidecar(target, result, options))
     item.seconds = round(time.perf_counter() - t0, 4)
     return item
@@ -352,7 +355,8 @@ def _write_sidecar(target: Target, result: ColorizeResult, options: ColorizeOpti
 
     source = target.input_key or str(Path(target.input).resolve())  # any working folder
     record = EditRecord(source, str(target.output), options.category,
-                        options.strength, options.routing, tuple(result.pins))
+                        options.strength, options.routing, tuple(result.pins),
+                        options.repair, tuple(options.repair_strokes))
     path = target.sidecar
     try:
         return write_sidecar(path, record)

@@ -41,6 +41,52 @@ MARGIN = 24
 THRESHOLD = 0.5
 
 
+#: the label of pixels a user added with the brush (not a simulated kind)
+USER = 5
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """A brush stroke on the repair mask, in photo pixels: adds to it or takes from it.
+
+    Kept as strokes (not pixels) so an edit is small, undoable step by step, and
+    stored in the photo's sidecar as a few numbers; the detector is
+    deterministic, so detection plus the strokes gives the same mask again.
+    """
+
+    add: bool
+    radius: float
+    points: tuple[tuple[float, float], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"add": self.add, "radius": round(self.radius, 2),
+                "points": [[round(x, 1), round(y, 1)] for x, y in self.points]}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Stroke:
+        if not isinstance(obj, dict):
+            raise ValueError(f"a repair stroke is an object, not {obj!r}")
+        pts = tuple((float(x), float(y)) for x, y in obj["points"])
+        radius = float(obj["radius"])
+        if not pts or not (0 < radius < 10_000):
+            raise ValueError(f"a repair stroke needs points and a radius: {obj!r}")
+        return cls(bool(obj["add"]), radius, pts)
+
+
+def apply_strokes(mask: np.ndarray, strokes: tuple[Stroke, ...] | list[Stroke]) -> np.ndarray:
+    """The mask with the user's strokes drawn in order (added pixels get :data:`USER`)."""
+    out = mask.copy()
+    for st in strokes:
+        pts = np.round(np.asarray(st.points, np.float64) * 16).astype(np.int32)
+        t = max(1, int(round(2 * st.radius)))
+        if len(pts) == 1:
+            cv2.circle(out, tuple(int(v) for v in pts[0]), int(round(st.radius * 16)),
+                       USER if st.add else 0, -1, cv2.LINE_8, shift=4)
+        else:
+            cv2.polylines(out, [pts], False, USER if st.add else 0, t, cv2.LINE_8, shift=4)
+    return out
+
+
 @dataclass(frozen=True)
 class Repaired:
     """The repaired lightness (float32, 0..100), the damage labels (uint8) and what was done."""
@@ -476,8 +522,9 @@ def restore_colour(rgb: np.ndarray) -> np.ndarray:
 
 
 def repair(L: np.ndarray, *, detector: Detector | None = None, mask: np.ndarray | None = None,
-           tone: bool = True, seed: int = 0) -> Repaired:
-    """Detect (unless ``mask`` is given: the user's edited mask), fill, restore tone.
+           tone: bool = True, seed: int = 0, strokes: tuple[Stroke, ...] = ()) -> Repaired:
+    """Detect (unless ``mask`` is given: a detection kept from before), apply the user's
+    brush ``strokes``, fill, restore tone.
 
     ``L``: the photo's lightness (0..100, HxW), never modified.
     """
@@ -490,6 +537,8 @@ def repair(L: np.ndarray, *, detector: Detector | None = None, mask: np.ndarray 
         mask = det.detect(L)
     elif mask.shape != L.shape:
         raise ValueError(f"mask {mask.shape} does not match the photo {L.shape}")
+    if strokes:
+        mask = apply_strokes(mask, strokes)
     t1 = time.perf_counter()
     out = fill(L, mask, np.random.default_rng(seed))
     t2 = time.perf_counter()
@@ -499,8 +548,10 @@ def repair(L: np.ndarray, *, detector: Detector | None = None, mask: np.ndarray 
     t3 = time.perf_counter()
     report = {
         "detector": det.kind if det else "given mask",
+        "strokes": len(strokes),
         "damaged": round(float((mask > 0).mean()), 5),
-        "kinds": {name: round(float((mask == k).mean()), 5) for k, name in KINDS.items()},
+        "kinds": {name: round(float((mask == k).mean()), 5)
+                  for k, name in {**KINDS, USER: "user"}.items()},
         "tone": tone_info,
         "seconds": {"detect": round(t1 - t0, 3), "fill": round(t2 - t1, 3),
                     "tone": round(t3 - t2, 3)},
@@ -508,5 +559,6 @@ def repair(L: np.ndarray, *, detector: Detector | None = None, mask: np.ndarray 
     return Repaired(out.astype(np.float32), mask, report)
 
 
-__all__ = ["DUST", "LINE", "STAIN", "TEAR", "Detector", "Repaired", "classical_damage",
+__all__ = ["DUST", "LINE", "STAIN", "TEAR", "USER", "Detector", "Repaired", "Stroke",
+           "apply_strokes", "classical_damage",
            "faded_colour", "fill", "repair", "restore_colour", "restore_tone"]

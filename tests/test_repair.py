@@ -183,3 +183,24 @@ def test_cli_repair_colours_the_repaired_print_and_reports_it(
     code, err = _run(capsys, "colorize", src / "scan.png", "-o", tmp_path / "out2",
                      "--models", models_dir, "--report", tmp_path / "r2.json")
     assert json.loads((tmp_path / "r2.json").read_text())[0]["repair"] is None
+
+
+def test_brush_strokes_add_and_take_and_survive_the_sidecar(tmp_path: Path) -> None:
+    from core.hints import EditRecord, read_sidecar, write_sidecar
+
+    mask = np.zeros((50, 80), np.uint8)
+    mask[10:20, 10:20] = DUST
+    add = repair.Stroke(True, 2.0, ((40.0, 25.0), (70.0, 25.0)))
+    take = repair.Stroke(False, 3.0, ((15.0, 15.0),))
+    out = repair.apply_strokes(mask, (add, take))
+    assert out[25, 55] == repair.USER and out[15, 15] == 0 and out[11, 11] == DUST
+    assert mask[25, 55] == 0  # a new array
+    r = repair.repair(np.full((50, 80), 40.0, np.float32), mask=mask, strokes=(add,),
+                      tone=False)
+    assert r.mask[25, 55] == repair.USER and r.report["strokes"] == 1
+    path = write_sidecar(tmp_path / "x.tinct.json",
+                         EditRecord("in.png", "out.png", repair=True, repair_strokes=(add, take)))
+    back = read_sidecar(path)
+    assert back.repair and back.repair_strokes == (add, take)
+    plain = read_sidecar(write_sidecar(tmp_path / "y.tinct.json", EditRecord("a", "b")))
+    assert not plain.repair and "repair" not in (tmp_path / "y.tinct.json").read_text()
