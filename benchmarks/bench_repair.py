@@ -124,6 +124,26 @@ def speed(repeats: int, det: repair.Detector) -> dict:
             "damaged": r.report["damaged"]}
 
 
+def sheet(photos: list[Path], out: Path, det: repair.Detector, side: int = 512) -> Path:
+    """Before/after rows of real scans: the scan's lightness, what was found (magenta),
+    the repaired lightness. For looking at, not for the repository (third-party photos)."""
+    from core import lab
+    from core.training.figures import write_sheet
+
+    rows = []
+    for p in photos:
+        rgb = cv2.cvtColor(cv2.imread(str(p), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        L = lab.luminance(rgb)
+        r = repair.repair(L, detector=det)
+        gray = np.repeat(repair.to_gray8(L)[..., None], 3, axis=-1)
+        marked = gray.copy()
+        marked[r.mask > 0] = (230, 0, 230)
+        fixed = np.repeat(repair.to_gray8(r.L)[..., None], 3, axis=-1)
+        rows.append([gray, marked, fixed])
+        print(p.name, json.dumps(r.report), flush=True)
+    return write_sheet(out, rows, side)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--photos", type=int, default=60)
@@ -133,7 +153,13 @@ def main() -> int:
     p.add_argument("--models", type=Path, help="models folder with the detector "
                    "(default: the shipped one)")
     p.add_argument("--no-quality", action="store_true")
+    p.add_argument("--sheet", type=Path, nargs="+", metavar="SCAN",
+                   help="only write a before/after sheet of these real scans to --sheet-out")
+    p.add_argument("--sheet-out", type=Path, default=Path("repair_sheet.jpg"))
     a = p.parse_args()
+    if a.sheet:
+        print(sheet(a.sheet, a.sheet_out, repair.Detector(a.models)))
+        return 0
     out: dict = {"machine": f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
                  "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     network = repair.Detector(a.models)

@@ -339,6 +339,9 @@ def finish(
     item.confidences = {k: round(v, 6) for k, v in result.confidences.items()}
     item.models_used = list(result.models_used)
     notes = [n for n in (target.note, *result.notes) if n]
+    if photo.repair and photo.repair.get("colour_print"):
+        notes.append("this looks like a colour print (faded?), not a gray or toned one: "
+                     "its own colours were replaced by new ones")
     item.note = "; ".join(dict.fromkeys(notes)) or None
     item.repair = photo.repair
     if result.pins:
