@@ -18,6 +18,8 @@ The mask uses :mod:`core.oldprint`'s labels, which the detector was trained on.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,7 +39,8 @@ WORK_SIDE = 1024
 TILE = 256
 #: tiles overlap by this much; only each tile's centre is kept
 MARGIN = 24
-#: a pixel is damage when the detector gives "none" less than this
+#: a pixel is damage when the detector gives "none" less than this (the manifest's
+#: ``damage.threshold``, chosen on held-out photos, overrides it)
 THRESHOLD = 0.5
 
 
@@ -116,6 +119,10 @@ class Detector:
         self._runner: Any = None
         self._lock = threading.Lock()
         self.kind = "network" if self._model_file() else "classical"
+        self.threshold = THRESHOLD
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+            entry = json.loads((self.models_dir / "manifest.json").read_text())["damage"]
+            self.threshold = float(entry.get("threshold", THRESHOLD))
 
     def _model_file(self) -> Path | None:
         for name in (MODEL_TFLITE, MODEL_WEIGHTS):
@@ -174,7 +181,7 @@ class Detector:
             labels = classical_damage(small)
         else:
             probs = self.probabilities(small)
-            damaged = (probs[..., 0] < THRESHOLD).astype(np.uint8)
+            damaged = (probs[..., 0] < self.threshold).astype(np.uint8)
             labels = (np.argmax(probs[..., 1:], axis=-1) + 1).astype(np.uint8) * damaged
         if s == 1.0:
             return labels

@@ -204,3 +204,37 @@ def test_brush_strokes_add_and_take_and_survive_the_sidecar(tmp_path: Path) -> N
     assert back.repair and back.repair_strokes == (add, take)
     plain = read_sidecar(write_sidecar(tmp_path / "y.tinct.json", EditRecord("a", "b")))
     assert not plain.repair and "repair" not in (tmp_path / "y.tinct.json").read_text()
+
+
+def test_detector_training_resumes_and_ships(tmp_path: Path) -> None:
+    """Two rounds, then a restart that resumes after them; the shipped model runs on LiteRT."""
+    import shutil
+
+    from core.training import damage
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, im in enumerate((data.camera(), data.astronaut(), data.coffee(), data.moon())):
+        im = im if im.ndim == 3 else np.repeat(im[..., None], 3, axis=-1)
+        cv2.imwrite(str(photos / f"p{i}.png"), cv2.resize(im, (96, 96))[..., ::-1])
+    assert [p.name for p in damage.photo_files(photos, 0)] == ["p0.png", "p2.png"]
+    run = tmp_path / "run"
+    s = damage.DamageSettings(rounds=2, per_round=4, batch=2, tile=64, crops=2)
+    damage.train_detector(photos, run, s, log=lambda _m: None)
+    state = json.loads((run / "state.json").read_text())
+    assert state["round"] == 2 and len(state["history"]) == 2
+    s3 = damage.DamageSettings(rounds=3, per_round=4, batch=2, tile=64, crops=2)
+    lines: list[str] = []
+    damage.train_detector(photos, run, s3, log=lines.append)
+    assert any("resuming after round 2" in m for m in lines)
+    assert json.loads((run / "state.json").read_text())["round"] == 3
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "models" / "manifest.json", models)
+    entry = damage.ship(run, models, log=lambda _m: None)
+    assert entry["litert_parity_max"] < 0.01 and entry["training"]["rounds"] == 3
+    det = repair.Detector(models)
+    assert det.kind == "network" and det.threshold == repair.THRESHOLD
+    labels = det.detect(np.full((300, 200), 50.0, np.float32))
+    assert labels.shape == (300, 200)
