@@ -129,7 +129,7 @@ def test_repair_reports_and_never_modifies_its_input(clean_L: np.ndarray) -> Non
     np.testing.assert_array_equal(damaged, before)
     assert r.L.shape == damaged.shape and r.mask.shape == damaged.shape
     assert r.report["detector"] == "classical"
-    assert set(r.report["kinds"]) == {"line", "dust", "tear", "stain"}
+    assert set(r.report["kinds"]) == {"line", "dust", "tear", "stain", "user"}
     given = repair.repair(damaged, mask=mask, tone=False)
     assert given.report["detector"] == "given mask"
     assert _psnr(given.L, truth) > _psnr(damaged, truth)
