@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: What the --report JSON promises for every input (README's contract).
 REPORT_KEYS = {"input", "output", "category", "confidences", "models_used", "routing",
                "seconds", "error"}
-REPORT_OPTIONAL = {"skipped", "compare", "note", "passed_over", "pins", "sidecar"}
+REPORT_OPTIONAL = {"skipped", "compare", "note", "passed_over", "pins", "sidecar", "repair"}
 
 
 def _main_py(*args: str | Path, timeout: float = 180) -> subprocess.CompletedProcess:
