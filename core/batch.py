@@ -412,7 +412,8 @@ class _Pipeline:
                 if target.state != DONE:
                     try:
                         photo = read_input(target)
-                        L = lightness_of(photo)
+                        L = (lightness_of(photo, repair=True) if self.options.repair
+                             else lightness_of(photo))
                     except JobError as e:
                         error = e
                 pixels = photo.rgb.shape[0] * photo.rgb.shape[1] if photo is not None else 0

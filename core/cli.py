@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help='colour pins per photo: {"scan.jpg": [{"x": 120, "y": 40, '
                         '"color": "#2a3f8f"}]} (keys: the input path as given, or its name)')
     c.add_argument("--overwrite", action="store_true", help="redo outputs that exist")
+    c.add_argument("--repair", action="store_true",
+                   help="repair scratches, cracks, dust, tears, stains and fading before "
+                        "colouring (the report says what was found)")
     c.add_argument("--models", type=Path, help="models folder (default: the shipped one)")
     c.add_argument("--architecture", help="colorizer architecture of the models folder")
     r = c.add_argument_group("cluster", "run the batch on Ray (pip install -e \".[cluster]\")")
@@ -339,7 +342,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
 
     handlers = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     progress = _Progress()
-    options = ColorizeOptions(args.category, args.strength, args.routing, hints=hints)
+    options = ColorizeOptions(args.category, args.strength, args.routing, hints=hints,
+                              repair=args.repair)
     try:
         try:
             plan = plan_batch(args.inputs, out, export, args.recursive, options)

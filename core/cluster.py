@@ -164,7 +164,7 @@ class _ColorizeActor:
         todo = [w for w in works if w.photo is not None]
         t0 = time.perf_counter()
         analyses: list[Any] = [None] * len(todo)
-        if len(todo) > 1:
+        if len(todo) > 1 and not s.options.repair:  # a repaired print is analysed on its own
             try:
                 analyses = self.colorizer.analyze_batch([w.photo.rgb for w in todo])
             except Exception:  # noqa: BLE001 - each photo again on its own: its own error

@@ -160,9 +160,11 @@ class EditRecord:
     strength: float = 1.0
     routing: str = "soft"
     pins: tuple[Pin, ...] = ()
+    repair: bool = False  # the print was repaired before colouring (core.repair)
+    repair_strokes: tuple[Any, ...] = ()  # the user's brush strokes on the repair mask
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "format": SIDECAR_FORMAT,
             "input": self.input,
             "output": self.output,
@@ -171,6 +173,10 @@ class EditRecord:
             "routing": self.routing,
             "pins": [p.to_json() for p in self.pins],
         }
+        if self.repair or self.repair_strokes:  # older readers ignore what they do not know
+            out["repair"] = self.repair
+            out["repair_strokes"] = [s.to_json() for s in self.repair_strokes]
+        return out
 
     @classmethod
     def from_json(cls, obj: Any, where: str = "sidecar") -> EditRecord:
@@ -184,9 +190,19 @@ class EditRecord:
                 strength=float(obj.get("strength", 1.0)),
                 routing=str(obj.get("routing", "soft")),
                 pins=tuple(pins_from_json(obj.get("pins", []))),
+                repair=bool(obj.get("repair", False)),
+                repair_strokes=_strokes_from_json(obj.get("repair_strokes", [])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise HintsError(f"{where}: {exc}") from None
+
+
+def _strokes_from_json(items: Any) -> tuple[Any, ...]:
+    from core.repair import Stroke
+
+    if not isinstance(items, list):
+        raise ValueError("repair_strokes must be a list")
+    return tuple(Stroke.from_json(x) for x in items)
 
 
 def sidecar_text(record: EditRecord) -> str:

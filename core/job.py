@@ -79,6 +79,8 @@ class ColorizeOptions:
     routing: str = "soft"
     pins: tuple[Pin, ...] = ()  # this photo's colour pins (the app's Save)
     hints: Hints | None = None  # per-input pins of a batch (the CLI's --hints)
+    repair: bool = False  # repair the print's damage and fading first (core.repair)
+    repair_strokes: tuple[Any, ...] = ()  # the app's brush strokes on the repair mask
 
     def pins_for(self, path: Path | None) -> tuple[Pin, ...]:
         """The pins of one input: its own, else the hints file's (PinError when bad)."""
@@ -123,6 +125,7 @@ class ItemResult:
     pins: list[dict[str, Any]] = field(default_factory=list)  # colour pins used, as in --hints
     sidecar: str | None = None  # the edit file written beside the output (when pinned)
     warning: str | None = None  # written, but something beside it was not (its edit file)
+    repair: dict[str, Any] | None = None  # what --repair found and did (core.repair's report)
 
     def to_report(self) -> dict[str, Any]:
         return asdict(self)
@@ -169,6 +172,9 @@ def colorize_photo(
         try:
             with _colorize_errors(path):  # a bad pin is a ValueError too
                 pins = options.pins_for(photo.path)
+                if options.repair and L is None:
+                    L = lightness_of(photo, repair=True, strokes=options.repair_strokes)
+                    analysis = None  # the repaired print is analysed, not the damaged one
                 if analysis is None:
                     analysis = colorizer.analyze(photo.rgb, L)
                 rendering = colorizer.render_pending(analysis, options.category,
@@ -184,12 +190,26 @@ def colorize_photo(
     raise AssertionError("unreachable")
 
 
-def lightness_of(photo: Photo) -> np.ndarray:
-    """The photo's ``engine.lightness`` (for ``colorize_photo(L=...)``); errors: ReadError."""
+def lightness_of(photo: Photo, repair: bool = False, strokes: tuple[Any, ...] = ()
+                 ) -> np.ndarray:
+    """The photo's ``engine.lightness`` (for ``colorize_photo(L=...)``); errors: ReadError.
+
+    ``repair``: the lightness of the repaired print (:func:`core.repair.repair`),
+    what the colour then runs on; ``photo.repair`` gets its report.
+    """
     from core.engine import lightness
 
     with _colorize_errors(photo.path or Path("<photo>")):
-        return lightness(photo.rgb)
+        L = lightness(photo.rgb)
+        if repair:
+            from core import repair as rp
+
+            fixed = rp.repair(L, detector=rp.shared_detector(), strokes=tuple(strokes))
+            photo.repair = fixed.report
+            if rp.faded_colour(photo.rgb):
+                photo.repair = {**fixed.report, "colour_print": True}
+            L = fixed.L
+        return L
 
 
 def complete(rendering: Rendering, path: Path | None) -> ColorizeResult:
@@ -351,9 +371,14 @@ def finish(
     item.general = round(result.general, 6)
     item.models_used = list(result.models_used)
     notes = [n for n in (target.note, *photo.notes, *result.notes) if n]
+    if photo.repair and photo.repair.get("colour_print"):
+        notes.append("this looks like a colour print (faded?), not a gray or toned one: "
+                     "its own colours were replaced by new ones")
     item.note = "; ".join(dict.fromkeys(notes)) or None
+    item.repair = photo.repair
     if result.pins:
         item.pins = [p.to_json() for p in result.pins]
+    if result.pins or options.repair:  # how it was made, so the app can reopen the edit
         _add_sidecar(item, target, tuple(result.pins), options)
     item.seconds = round(time.perf_counter() - t0, 4)
     return item
@@ -394,7 +419,8 @@ def _write_sidecar(target: Target, pins: tuple[Pin, ...], options: ColorizeOptio
 
     source = target.input_key or str(Path(target.input).resolve())  # any working folder
     record = EditRecord(source, str(target.output), options.category,
-                        options.strength, options.routing, pins)
+                        options.strength, options.routing, pins,
+                        options.repair, tuple(options.repair_strokes))
     path = target.sidecar
     try:
         return write_sidecar(path, record)

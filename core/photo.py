@@ -123,6 +123,8 @@ class Photo:
         what = "pages" if self.format == "TIFF" else "frames"
         return [f"{self.path.name if self.path else 'the file'} has {self.frames} {what}: "
                 f"only the first was colorized"]
+    #: what the repair did to its lightness (core.repair's report), when it was repaired
+    repair: dict | None = None
 
     @property
     def size(self) -> tuple[int, int]:

@@ -89,6 +89,10 @@ class BatchDialog(QDialog):
         self.recursive = QCheckBox("Include sub-folders")
         self.recursive.setChecked(settings.batch_recursive)
         form.addRow("", self.recursive)
+        self.repair = QCheckBox("Repair damage first (scratches, dust, tears, fading)")
+        self.repair.setToolTip("Each photo's print is repaired before it is coloured; the "
+                               "originals are never changed")
+        form.addRow("", self.repair)
         self.output = QLineEdit(settings.batch_output_dir)
         self.output.setPlaceholderText("Folder for the colour photos")
         form.addRow("Save to", self._with_browse(self.output, "Save the colour photos in"))
@@ -254,7 +258,7 @@ class BatchDialog(QDialog):
         self.refresh_hint()
         options = ColorizeOptions(
             str(self.category.currentData()), self.strength.value() / 100.0,
-            str(self.routing.currentData()),
+            str(self.routing.currentData()), repair=self.repair.isChecked(),
         )
         self.failures.clear()
         self.summary.setText("")
@@ -297,7 +301,7 @@ class BatchDialog(QDialog):
         self.start_button.setEnabled(not on)
         self.cancel_button.setEnabled(on)
         for w in (self.input, self.output, self.recursive, self.category, self.strength,
-                  self.routing):
+                  self.routing, self.repair):
             w.setEnabled(not on)
 
     def _idle_progress(self) -> None:

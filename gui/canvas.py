@@ -81,6 +81,9 @@ class CompareCanvas(QWidget):
         self._spinner.setInterval(80)
         self._spinner.timeout.connect(self._tick)
         self._tool: object | None = None  # e.g. issue 10's pin tool (see set_tool)
+        #: things painted over the photo whatever the tool (``paint(painter)``), e.g.
+        #: issue 23's view of the repaired pixels
+        self.overlays: list[object] = []
         #: What the last paint showed ("empty", "error", "status", "photo") and which
         #: corner labels: the tests read what a user would see.
         self.painted = ""
@@ -491,6 +494,8 @@ class CompareCanvas(QWidget):
             self._draw(p, shown, vis)
             if label:
                 self._corner_label(p, label, vis, right_side=False)
+        for overlay in self.overlays:
+            overlay.paint(p)
         if self._tool is not None:
             self._tool.paint(p)
         if self._error:

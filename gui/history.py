@@ -25,6 +25,8 @@ class Edit:
     strength: float = 1.0
     routing: str = "soft"  # "soft": blend similar scenes; "hard": the top scene only
     pins: tuple[Any, ...] = ()  # colour pins (issue 10): immutable pin objects, stored as is
+    repair: bool = False  # repair the print before colouring it (issue 23, core.repair)
+    repair_strokes: tuple[Any, ...] = ()  # brush strokes on the repair mask (core.repair.Stroke)
 
 
 class EditTarget(Protocol):

@@ -97,3 +97,31 @@ def frames(rgb: np.ndarray) -> Frames:
 def thumbnail(rgb: np.ndarray, side: int = THUMB_SIDE) -> QImage:
     """A small QImage for the thumbnail strip."""
     return qimage(scaled(to_uint8(rgb), side))
+
+
+#: the long side of the repair overlay: enough to see a scratch, small enough to keep
+OVERLAY_SIDE = 2048
+
+
+def mask_overlay(mask: np.ndarray, side: int = OVERLAY_SIDE) -> QImage:
+    """A translucent magenta picture of the repaired pixels (any label > 0), for painting
+    over the photo; thin marks survive the downscale (max, not average)."""
+    h, w = mask.shape
+    m = (mask > 0).astype(np.uint8)
+    factor = side / max(h, w)
+    if factor < 1.0:
+        k = int(np.ceil(1 / factor))
+        m = cv2.dilate(m, np.ones((k, k), np.uint8))
+        m = cv2.resize(m, (max(1, round(w * factor)), max(1, round(h * factor))),
+                       interpolation=cv2.INTER_NEAREST)
+    oh, ow = m.shape
+    image = QImage(ow, oh, QImage.Format.Format_ARGB32_Premultiplied)
+    if image.isNull():
+        raise MemoryError(f"no memory for a {ow}x{oh} overlay")
+    rows = np.frombuffer(image.bits(), np.uint8, image.sizeInBytes())
+    bgra = rows.reshape(oh, image.bytesPerLine())[:, : ow * 4].reshape(oh, ow, 4)
+    alpha = 150
+    on = m > 0
+    bgra[...] = 0
+    bgra[on] = (alpha * 230 // 255, 0, alpha * 230 // 255, alpha)  # premultiplied magenta
+    return image

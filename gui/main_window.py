@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import actions as action_table
-from gui import icons, pin_tool
+from gui import icons, pin_tool, repair_tool
 from gui import status as status_widgets
 from gui.batch_dialog import BatchDialog
 from gui.canvas import CompareCanvas
@@ -120,6 +120,9 @@ class MainWindow(QMainWindow):
         column.addWidget(separator())
         self.pins = pin_tool.install(self)  # colour pins: panel here, tool on the canvas
         column.addWidget(self.pins.panel)
+        column.addWidget(separator())
+        self.repair = repair_tool.install(self)  # repair before colour: switch, view, brush
+        column.addWidget(self.repair.panel)
         column.addWidget(separator())
         column.addWidget(self.export)
         column.addStretch(1)

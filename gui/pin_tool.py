@@ -470,7 +470,9 @@ def open_edits(window: object, paths: list[Path]) -> tuple[list[Path], list[int]
         known = [i for i in window.session.order if window.session.items[i].path == source]
         for item_id in ids or known[:1]:
             window.session.apply_edit(item_id, Edit(record.category, record.strength,
-                                                    record.routing, tuple(record.pins)))
+                                                    record.routing, tuple(record.pins),
+                                                    record.repair,
+                                                    tuple(record.repair_strokes)))
             opened.append(item_id)
     return rest, opened
 
@@ -490,7 +492,7 @@ def restore_sidecars(window: object, ids: list[int]) -> list[int]:
     last = ""
     for item_id in ids:
         item = window.session.items.get(item_id)
-        if item is None or item.edit.pins:
+        if item is None or item.edit.pins or item.edit.repair:
             continue
         found = find_sidecar(item.path)
         if found is None:
@@ -498,11 +500,13 @@ def restore_sidecars(window: object, ids: list[int]) -> list[int]:
         path, record = found
         changed = window.history.change(
             [item_id], f"Restore edit from {path.name}", category=record.category,
-            strength=record.strength, routing=record.routing, pins=tuple(record.pins))
+            strength=record.strength, routing=record.routing, pins=tuple(record.pins),
+            repair=record.repair, repair_strokes=tuple(record.repair_strokes))
         if changed:
             restored.append(item_id)
             n = len(record.pins)
-            last = (f"{item.path.name}: restored {n} colour pin{'s' if n != 1 else ''} "
+            last = (f"{item.path.name}: restored {n} colour pin{'s' if n != 1 else ''}"
+                    f"{' and its repair' if record.repair else ''} "
                     f"from {path.name} (Undo removes them)")
     if len(restored) > 1:
         window.session.message.emit(f"Restored the saved edits of {len(restored)} photos "

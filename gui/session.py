@@ -100,9 +100,19 @@ class PhotoItem:
     analysis: Any | None = None  # core.engine.Analysis
     original: imaging.Frames | None = None
     colour: imaging.Frames | None = None
+    detected: Any | None = None  # the damage the detector found (issue 23), for brush edits
+    repair_overlay: QImage | None = None  # the repaired pixels, to paint over the photo
+    repair_report: dict[str, Any] | None = None
     # bookkeeping
     generation: int = 0
     loading: bool = False
+    analysis_for: tuple[Any, ...] | None = None  # the repair the cached analysis was made with
+    pending_for: tuple[Any, ...] | None = None  # ... and the one on its way
+
+    @property
+    def repair_key(self) -> tuple[Any, ...]:
+        """What the photo's lightness depends on: repaired or not, and the brush strokes."""
+        return (True, self.edit.repair_strokes) if self.edit.repair else (False,)
 
     @property
     def name(self) -> str:
@@ -123,6 +133,7 @@ class PhotoItem:
     def drop_pixels(self) -> None:
         """Free the full-resolution data; thumbnails and results stay."""
         self.photo = self.analysis = self.original = self.colour = None
+        self.detected = self.repair_overlay = self.analysis_for = None
 
 
 class Session(QObject):
@@ -453,9 +464,13 @@ class Session(QObject):
     def _colorize(self, item: PhotoItem, priority: int) -> None:
         item.generation += 1
         item.state = State.WORKING
+        key = item.repair_key
+        analysis = item.analysis if item.analysis_for == key else None  # L changed: again
+        item.pending_for = key
         job = ColorizeJob(
-            item.id, item.generation, item.name, item.photo.rgb, item.analysis,
+            item.id, item.generation, item.name, item.photo.rgb, analysis,
             item.category, item.strength, item.routing, item.edit.pins,
+            item.edit.repair, item.edit.repair_strokes, item.detected,
         )
         self._inference.submit(job, priority, key=("colorize", item.id))
         self.item_changed.emit(item.id)
@@ -495,6 +510,12 @@ class Session(QObject):
         item.state = State.DONE
         item.error = ""
         item.analysis = done.analysis
+        item.analysis_for = item.pending_for
+        if done.detected is not None:
+            item.detected = done.detected
+        if done.repair_overlay is not None or not item.edit.repair:
+            item.repair_overlay = done.repair_overlay
+            item.repair_report = done.repair_report
         item.colour = done.frames
         item.colour_thumb = done.thumb
         item.confidences = done.confidences
@@ -600,9 +621,11 @@ class Session(QObject):
             item = self.items.get(item_id)
             if item is None:
                 continue
+            analysis = item.analysis if item.analysis_for == item.repair_key else None
             job = ExportJob(
-                item.id, item.path, item.photo, item.analysis, item.category, item.strength,
+                item.id, item.path, item.photo, analysis, item.category, item.strength,
                 item.routing, target.output, options, originals, target, item.edit.pins,
+                item.edit.repair, item.edit.repair_strokes,
             )
             self._inference.submit(job, NORMAL)
             report.total += 1

@@ -159,6 +159,9 @@ class ColorizeJob:
     strength: float
     routing: str
     pins: tuple[Any, ...] = ()  # colour pins (issue 10), passed to render when there are any
+    repair: bool = False  # repair the print first (issue 23); ``analysis`` is then of the
+    repair_strokes: tuple[Any, ...] = ()  # repaired L with these strokes, or None
+    detected: np.ndarray | None = None  # the photo's damage labels found before, if any
 
 
 @dataclass
@@ -176,6 +179,9 @@ class ColorizeDone:
     seconds: float
     frames: imaging.Frames
     thumb: QImage
+    detected: np.ndarray | None = None  # the detector's labels (kept: a brush edit reuses them)
+    repair_overlay: QImage | None = None  # the repaired pixels, tinted, at display size
+    repair_report: dict[str, Any] | None = None
 
 
 @dataclass
@@ -194,6 +200,8 @@ class ExportJob:
     protect: tuple[Path, ...] = ()
     target: Any = None  # core.outputs.Target: the output plan's names (Save / Save All)
     pins: tuple[Any, ...] = ()
+    repair: bool = False
+    repair_strokes: tuple[Any, ...] = ()
 
 
 class InferenceWorker(JobQueueWorker):
@@ -246,8 +254,14 @@ class InferenceWorker(JobQueueWorker):
         from core.store import ModelStoreError
 
         t0 = time.perf_counter()
+        detected = overlay = report = None
         try:
             analysis = job.analysis
+            if job.repair and (analysis is None or job.detected is None):
+                detected, overlay, report, L = _repair(job)
+                analysis = self.colorizer.analyze(job.rgb, L)
+            elif job.repair:
+                detected = job.detected
             if analysis is None:
                 analysis = self.colorizer.analyze(job.rgb)
             # Rendered straight to 8 bits: no float image (144 MB at 12 MP) is made.
@@ -266,6 +280,9 @@ class InferenceWorker(JobQueueWorker):
                 seconds=time.perf_counter() - t0,  # analysis + render + display images
                 frames=frames,
                 thumb=thumb,
+                detected=detected,
+                repair_overlay=overlay,
+                repair_report=report,
             )
         except ModelStoreError as exc:
             self.colorize_failed.emit(job.item_id, job.generation, f"{job.name}: {exc}")
@@ -289,13 +306,20 @@ class InferenceWorker(JobQueueWorker):
         try:
             photo = job.photo if job.photo is not None else load_photo(job.path)
             analysis = job.analysis
+            if analysis is None and job.repair:  # the repaired print, as shown
+                from core.job import lightness_of
+
+                L = lightness_of(photo, repair=True, strokes=job.repair_strokes)
+                analysis = self.colorizer.analyze(photo.rgb, L)
             if analysis is None:
                 analysis = self.colorizer.analyze(photo.rgb)
             result = _render(self.colorizer, analysis, job, job.options.result_dtype(
                 photo, job.target.fmt if job.target is not None else None))
             if job.target is not None:  # the one single-file job's writer (core.job)
                 written = finish(job.target, photo, result,
-                                 ColorizeOptions(job.category, job.strength, job.routing),
+                                 ColorizeOptions(job.category, job.strength, job.routing,
+                                                 repair=job.repair,
+                                                 repair_strokes=job.repair_strokes),
                                  job.options).output
             else:
                 written = write_result(photo, result.rgb, job.output, job.options, job.protect)
@@ -309,6 +333,20 @@ class InferenceWorker(JobQueueWorker):
             self.export_failed.emit(job.item_id, f"{job.output}: not enough memory to save it")
             return
         self.exported.emit(job.item_id, str(written))
+
+
+def _repair(job: ColorizeJob) -> tuple[np.ndarray, QImage, dict[str, Any], np.ndarray]:
+    """Repair a photo's lightness (the detection kept from before, when there is one): the
+    detector's labels, the display overlay of the final mask, the report, the repaired L."""
+    from core import repair as rp
+    from core.engine import lightness
+
+    L = lightness(job.rgb)
+    detected = job.detected
+    if detected is None or detected.shape != L.shape:
+        detected = rp.shared_detector().detect(L)
+    fixed = rp.repair(L, mask=detected, strokes=tuple(job.repair_strokes))
+    return detected, imaging.mask_overlay(fixed.mask), fixed.report, fixed.L
 
 
 def _render(colorizer: Any, analysis: Any, job: ColorizeJob | ExportJob,

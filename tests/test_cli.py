@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORT_KEYS = {"input", "output", "category", "confidences", "models_used", "routing",
                "seconds", "error"}
 REPORT_OPTIONAL = {"skipped", "compare", "note", "passed_over", "pins", "sidecar", "warning",
-                   "general"}
+                   "general", "repair"}
 
 
 def _main_py(*args: str | Path, timeout: float = 180) -> subprocess.CompletedProcess:
