@@ -90,7 +90,7 @@ class BatchDialog(QDialog):
         self.recursive.setChecked(settings.batch_recursive)
         form.addRow("", self.recursive)
         self.repair = QCheckBox("Repair damage first (scratches, dust, tears, fading)")
-        self.repair.setToolTip("Each photo's print is repaired before it is coloured; the "
+        self.repair.setToolTip("Each photo's print is repaired before it is colorized; the "
                                "originals are never changed")
         form.addRow("", self.repair)
         self.output = QLineEdit(settings.batch_output_dir)

@@ -177,7 +177,7 @@ class RepairPanel(QWidget):
         outer.addWidget(box)
         self.switch = QCheckBox("Repair damage first")
         self.switch.setToolTip("Find and fill scratches, cracks, dust, tears and stains, and "
-                               "restore faded tones, before colouring (the original file is "
+                               "restore faded tones, before it is colorized (the original file is "
                                "never changed)")
         self.switch.clicked.connect(self.repair_toggled)  # the user's clicks, not refresh()
         layout.addWidget(self.switch)
