@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, Qt
 
 from core import lab
 from core.hints import read_sidecar
+from core.outputs import sidecar_for
 from gui.session import State
 from tests.test_gui import (  # noqa: F401 - fixtures
     WAIT_MS,
@@ -84,7 +85,7 @@ def test_repair_switch_brush_undo_and_save(qtbot, window, tmp_path: Path) -> Non
     written = Path(blocker.args[1])
     saved = cv2.cvtColor(cv2.imread(str(written)), cv2.COLOR_BGR2RGB)
     assert lab.luminance(saved)[60, 100] < 60
-    record = read_sidecar(written.with_name(written.stem + ".tinct.json"))
+    record = read_sidecar(sidecar_for(written))
     assert record.repair and record.repair_strokes == (stroke,)
     assert cv2.imread(str(tmp_path / "scan.png"), cv2.IMREAD_GRAYSCALE)[60, 100] == 250
 
@@ -99,6 +100,6 @@ def test_repair_switch_brush_undo_and_save(qtbot, window, tmp_path: Path) -> Non
 
     # The edit file reopens the photo repaired, with its stroke.
     window.session.remove(item_id)
-    [again] = window.add_paths([written.with_name(written.stem + ".tinct.json")])
+    [again] = window.add_paths([sidecar_for(written)])
     reopened = window.session.items[again]
     assert reopened.edit.repair and reopened.edit.repair_strokes == (stroke,)

@@ -313,10 +313,12 @@ def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path
 
     cz = Colorizer(models)
     status = cz.category_status()
-    assert {c for c, s in status.items() if s == "own model"} == set(CATS)
-    assert {s for c, s in status.items() if c not in CATS} == {"universal model"}
-    assert cz.store.architectures == ["tinct"]  # the shipped set: baselines stay in the run
     history = json.loads((run / "history.json").read_text())
+    # A category ships its own decoder only where it beat the universal on its val photos.
+    own = {c for c in CATS if history[f"tinct_{c}"].get("kept_epoch") != 0}
+    assert {c for c, s in status.items() if s == "own model"} == own
+    assert {s for c, s in status.items() if c not in own} == {"universal model"}
+    assert cz.store.architectures == ["tinct"]  # the shipped set: baselines stay in the run
     loss = history["classifier"]["loss"]
     assert len(loss) == 2 and loss[1] < loss[0]  # it learns
     assert all(np.isfinite(history[f"tinct_{m}"]["loss"]).all() for m in (UNIVERSAL, *CATS))
@@ -328,8 +330,11 @@ def test_tiny_training_run_gives_a_usable_models_folder(prepared, tmp_path: Path
     assert list(r.confidences) == list(CATEGORIES)
     assert sum(r.confidences.values()) == pytest.approx(1.0, abs=1e-5)
     dog = cz.colorize(photo, category="dog")
-    assert dog.models_used == ["dog"]
-    assert dog.weights == {"dog": 1.0} and dog.notes == []
+    if "dog" in own:
+        assert dog.models_used == ["dog"]
+        assert dog.weights == {"dog": 1.0} and dog.notes == []
+    else:  # routed to the universal decoder, and the notes say so
+        assert dog.models_used == [UNIVERSAL] and dog.notes
 
     # The baselines join a models folder for evaluation: the MSE decoder (universal
     # only) and the paper's net (universal + categories, trained on crops, run at 256).
