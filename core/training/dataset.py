@@ -201,23 +201,29 @@ def load_world(world: str | Path, split: str, most: int | None = None,
     so that feature caches and splits never confuse them with the prepared photos.
     """
     world = Path(world)
-    with (world / WORLD_MANIFEST).open(newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["split"] == split]
-    rows = [r for r in rows if (world / r["file"]).is_file()]
+    rows = world_rows(world, split)
     if most is not None:
         rows = _share_alike(rows, most, seed)
-
-    def read(rel: str) -> np.ndarray:
-        with Image.open(world / rel) as im:
-            rgb = np.asarray(im.convert("RGB"))
-        return rgb if rgb.shape[:2] == (256, 256) else square_resize(rgb)
-
     with ThreadPoolExecutor(max_workers=4) as pool_:
-        images = list(pool_.map(read, [r["file"] for r in rows]))
+        images = list(pool_.map(read_square, [world / r["file"] for r in rows]))
     arr = np.stack(images) if images else np.zeros((0, 256, 256, 3), np.uint8)
     labels = np.full(len(rows), label_of(GENERAL), np.int32)
     groups = [f"world:{r.get('group') or r['file']}" for r in rows]
     return Split(arr, labels, [f"world/{r['file']}" for r in rows], groups=groups)
+
+
+def world_rows(world: str | Path, split: str) -> list[dict[str, str]]:
+    """The manifest rows of one split of a world pool whose photo is on disk."""
+    world = Path(world)
+    with (world / WORLD_MANIFEST).open(newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("split") == split]
+    return [r for r in rows if (world / r["file"]).is_file()]
+
+
+def read_square(path: Path) -> np.ndarray:
+    """A photo as the models take it: uint8 RGB, centre square, 256x256."""
+    with Image.open(path) as im:
+        return square_resize(np.asarray(im.convert("RGB")))
 
 
 def _share_alike(rows: list[dict[str, str]], most: int, seed: int) -> list[dict[str, str]]:

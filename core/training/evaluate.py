@@ -440,8 +440,10 @@ def keep_written_blocks(text: str, path: Path) -> str:
     return "\n".join(merged) + "\n"
 
 
-def _cell(fmt: str, x: float | None) -> str:
-    return fmt.format(x) if x is not None and np.isfinite(x) else "n/a"
+def _cell(fmt: str, x: Any) -> str:
+    """A table cell: the number formatted, or "n/a" for what is missing or not finite."""
+    ok = isinstance(x, int | float | np.floating) and np.isfinite(x)
+    return fmt.format(x) if ok else "n/a"
 
 
 def run_evaluation(prepared, models_dir, report: Path, runs=(), limit=None,

@@ -16,7 +16,6 @@ go on figure sheets.
 
 from __future__ import annotations
 
-import csv
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -25,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from core import lab, oldprint
 from core.categories import GENERAL
 from core.filesafe import atomic_text
+from core.training.dataset import WORLD_MANIFEST, read_square, world_rows
 from core.training.evaluate import (
     MEASURES,
+    _cell,
     _means,
     keep_written_blocks,
     photo_measures,
@@ -39,11 +39,9 @@ from core.training.evaluate import (
 )
 from core.training.figures import gray_samples, write_sheet
 from core.training.metrics import colourfulness
-from core.training.prepare import read_index, square_resize
+from core.training.prepare import read_index
 from core.training.recognition import ImageNetJudge, Judge, Verdicts, recognition, to_uint8
 
-#: The world pool's manifest, inside its folder.
-WORLD_MANIFEST = "manifest.csv"
 #: Set order in the report: the world pool's kinds first, then ours.
 KIND_ORDER = ("objects", "people", "period", "streets")
 GENERAL_SET, OLD_PRINTS = "general", "old prints"
@@ -92,11 +90,6 @@ def _spread(n: int, limit: int | None) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
 
 
-def _read(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        return square_resize(np.asarray(im.convert("RGB")))
-
-
 def _stack(images: list[np.ndarray]) -> np.ndarray:
     return np.stack(images) if images else np.zeros((0, 256, 256, 3), np.uint8)
 
@@ -113,15 +106,11 @@ def world_kind(row: Mapping[str, str]) -> str:
 def load_world(world_dir: str | Path, limit_per_set: int | None = None) -> dict[str, HeldOut]:
     """The world pool's held-out (``split=test``) photos, one set per kind."""
     world_dir = Path(world_dir)
-    manifest = world_dir / WORLD_MANIFEST
-    if not manifest.is_file():
+    if not (world_dir / WORLD_MANIFEST).is_file():
         return {}
-    with manifest.open(newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("split") == "test"]
     by_kind: dict[str, list[dict[str, str]]] = {}
-    for r in rows:
-        if (world_dir / r["file"]).is_file():
-            by_kind.setdefault(world_kind(r), []).append(r)
+    for r in world_rows(world_dir, "test"):
+        by_kind.setdefault(world_kind(r), []).append(r)
     kinds = [k for k in KIND_ORDER if k in by_kind] + sorted(set(by_kind) - set(KIND_ORDER))
     sets = {}
     for kind in kinds:
@@ -129,7 +118,7 @@ def load_world(world_dir: str | Path, limit_per_set: int | None = None) -> dict[
         picked = [mine[i] for i in _spread(len(mine), limit_per_set)]
         sources = sorted({r["source"] for r in picked})
         sets[kind] = HeldOut(
-            kind, _stack([_read(world_dir / r["file"]) for r in picked]),
+            kind, _stack([read_square(world_dir / r["file"]) for r in picked]),
             [r["file"] for r in picked], f"{', '.join(sources)} (world pool, held out)",
             [r.get("label", "") for r in picked])
     return sets
@@ -144,7 +133,7 @@ def load_general_test(prepared: str | Path, limit: int | None = None) -> HeldOut
                        if r.category == GENERAL and r.split == "test"
                        and (prepared / r.file).is_file()), key=lambda r: r.file)
     picked = [rows[i] for i in _spread(len(rows), limit)]
-    return HeldOut(GENERAL_SET, _stack([_read(prepared / r.file) for r in picked]),
+    return HeldOut(GENERAL_SET, _stack([read_square(prepared / r.file) for r in picked]),
                    [r.file for r in picked], "the prepared general test split")
 
 
@@ -353,10 +342,6 @@ COLUMNS = (
     ("imagenet_agree", "judge agree", "{:.3f}"),
     ("imagenet_logp", "judge log p", "{:.2f}"),
 )
-
-
-def _cell(fmt: str, x: Any) -> str:
-    return fmt.format(x) if isinstance(x, (int, float)) and np.isfinite(x) else "n/a"
 
 
 def render(result: dict[str, Any], path: Path, sheet_rel: str = "figures/world",
