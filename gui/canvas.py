@@ -143,10 +143,14 @@ class CompareCanvas(QWidget):
         size = self._size()
         if size is None:
             return None
-        point = (pos - self._offset) / self._scale
+        point = self.photo_point(pos)
         if 0 <= point.x() < size[0] and 0 <= point.y() < size[1]:
             return point
         return None
+
+    def photo_point(self, pos: QPointF) -> QPointF:
+        """Photo coordinates of a widget point, also off the photo (a drag past its edge)."""
+        return (pos - self._offset) / max(self._scale, 1e-6)
 
     def from_photo(self, point: QPointF) -> QPointF:
         """Where a photo pixel is drawn, in widget coordinates."""

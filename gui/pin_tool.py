@@ -351,11 +351,6 @@ class CanvasPins(QObject):
         if getattr(self.canvas, "_tool", None) is self:
             self.canvas.refresh_cursor()
 
-    def _photo_point(self, pos: QPointF) -> QPointF:
-        """Photo coordinates of a widget point, also off the photo (a drag past its edge)."""
-        origin = self.canvas.from_photo(QPointF(0, 0))
-        return (pos - origin) / max(self.canvas.scale, 1e-6)
-
     def _size(self) -> tuple[int, int] | None:
         return self.canvas._size()  # noqa: SLF001 - the canvas's photo size
 
@@ -365,7 +360,7 @@ class CanvasPins(QObject):
         return self.tool.press(photo_xy, Qt.MouseButton.LeftButton, self.canvas.scale)
 
     def move(self, pos: QPointF, photo_xy: QPointF | None) -> None:
-        self.tool.move(self._photo_point(pos), self._size())
+        self.tool.move(self.canvas.photo_point(pos), self._size())
 
     def release(self, pos: QPointF, photo_xy: QPointF | None) -> None:
         self.tool.release()

@@ -114,15 +114,11 @@ class CanvasBrush(QObject):
         brush.changed.connect(canvas.update)
         canvas.installEventFilter(self)
 
-    def _photo_point(self, pos: QPointF) -> QPointF:
-        origin = self.canvas.from_photo(QPointF(0, 0))
-        return (pos - origin) / max(self.canvas.scale, 1e-6)
-
     def press(self, pos: QPointF, photo_xy: QPointF | None) -> bool:
         return self.brush.press(photo_xy, Qt.MouseButton.LeftButton, self.canvas.scale)
 
     def move(self, pos: QPointF, photo_xy: QPointF | None) -> None:
-        self.brush.move(self._photo_point(pos))
+        self.brush.move(self.canvas.photo_point(pos))
 
     def release(self, pos: QPointF, photo_xy: QPointF | None) -> None:
         self.brush.release()
