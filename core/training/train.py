@@ -10,6 +10,7 @@ its last epoch checkpoint.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -185,14 +186,14 @@ def encode_cached(encoder, images: np.ndarray, files: list[str], folder: Path,
         if state.get("for") == want:
             done = int(state["done"])
     probe = encoder.predict_on_batch(gray_inputs(images[:1]))
-    shapes = [(len(images), *np.shape(probe[j])[1:]) for j in range(4)]
     if done:
         out = [np.load(folder / n, mmap_mode="r+") for n in names]
         pooled_done = np.load(folder / "pooled.partial.npy")[:done]
         log(f"encoder pass: resuming at photo {done} of {len(images)}")
     else:
-        out = [np.lib.format.open_memmap(folder / n, "w+", np.float16, shape)
-               for n, shape in zip(names, shapes)]
+        out = [np.lib.format.open_memmap(folder / n, "w+", np.float16,
+                                         (len(images), *np.shape(probe[j])[1:]))
+               for j, n in enumerate(names)]
         pooled_done = np.zeros((0, np.shape(probe[4])[-1]), np.float32)
     t0 = time.perf_counter()
     pooled_parts = [pooled_done]
@@ -209,7 +210,7 @@ def encode_cached(encoder, images: np.ndarray, files: list[str], folder: Path,
         atomic_json(progress, {"for": want, "done": stop}, indent=None)
         rate = (stop - done) / max(time.perf_counter() - t0, 1e-9)
         log(f"encoder pass: {stop} / {len(images)} photos ({rate:.1f} photos/s)")
-    feats, pooled = out, np.concatenate(pooled_parts)
+    pooled = np.concatenate(pooled_parts)
     with atomic_path(folder / "pooled.npy") as tmp:
         np.save(tmp, pooled)
     atomic_json(stamp, want, indent=None)  # last: a cache without it is incomplete
@@ -556,7 +557,7 @@ class Trainer:
         return True
 
     # -- data -------------------------------------------------------------
-    @property
+    @functools.cached_property
     def start_rebalance(self) -> float:
         """The loss mix the ``init_from`` decoders were trained with (their manifest's)."""
         if self.s.init_rebalance is not None:
