@@ -101,8 +101,12 @@ class ColorizeOptions:
                 pins_json = [p.to_json() for p in pins]
         else:
             pins_json = [p.to_json() for p in pins]
-        return {"category": self.category, "strength": float(self.strength),
-                "routing": self.routing, "pins": pins_json}
+        settings: dict[str, Any] = {"category": self.category,
+                                    "strength": float(self.strength),
+                                    "routing": self.routing, "pins": pins_json}
+        if self.repair:  # only when on: records made without repair compare as before
+            settings["repair"] = [s.to_json() for s in self.repair_strokes]
+        return settings
 
 
 @dataclass

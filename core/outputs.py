@@ -284,6 +284,10 @@ def describe_settings_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> 
             parts.append(f"{key} {old.get(key)}, now {new.get(key)}")
     if old.get("pins") != new.get("pins"):
         parts.append("other colour pins")
+    if ("repair" in old) != ("repair" in new):
+        parts.append("repaired now" if "repair" in new else "not repaired now")
+    elif old.get("repair") != new.get("repair"):
+        parts.append("other repair strokes")
     return "; ".join(parts) or "other settings"
 
 

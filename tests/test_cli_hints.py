@@ -166,6 +166,25 @@ def test_a_rerun_with_other_settings_redoes_the_photo(
         "cat_color.webp.tinct.json"]
 
 
+def test_a_rerun_with_repair_redoes_the_photo(
+        capsys, format_zoo: Path, models_dir: Path, tmp_path: Path) -> None:
+    """Issues 22 and 23: --repair is part of how an output was made, like --strength."""
+    src = _copy(format_zoo, tmp_path / "in", "camera.png")
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    args = ["colorize", src, "-o", out, "--models", models_dir, "--report", report]
+    assert _run(capsys, *args)[0] == 0
+    code, err = _run(capsys, *args, "--repair")
+    assert code == 0 and "1 colorized, 0 already done" in err, err
+    (item,) = json.loads(report.read_text())
+    assert "repaired now" in item["note"] and item["output"].endswith("camera_color.png")
+    code, err = _run(capsys, *args, "--repair")
+    assert code == 0 and "0 colorized, 1 already done" in err, err
+    code, err = _run(capsys, *args)
+    assert code == 0 and "1 colorized, 0 already done" in err, err
+    (item,) = json.loads(report.read_text())
+    assert "not repaired now" in item["note"]
+
+
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="POSIX devices")
 def test_hints_on_a_fifo_or_a_device_is_refused_unread(capsys, format_zoo: Path,
                                                        models_dir: Path, tmp_path: Path) -> None:
